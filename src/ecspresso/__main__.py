@@ -1,0 +1,3 @@
+from ecspresso.cli import main
+
+raise SystemExit(main())

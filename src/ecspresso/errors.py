@@ -1,0 +1,75 @@
+"""Errors the front ends turn into a one-line message and an exit code.
+
+Anything raised by the engine that is not an :class:`EcspressoError` is a bug:
+the CLI prints a traceback for it only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+
+class EcspressoError(Exception):
+    """An error with a message meant for the user. Exit code 1."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, title: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        #: short label for annotations (GitHub ``title=``); defaults to the class's
+        self.title = title or self.default_title
+
+    default_title = "ecspresso failed"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(EcspressoError):
+    """Bad command-line flags or Action inputs. Exit code 2."""
+
+    exit_code = 2
+    default_title = "usage error"
+
+
+class InputError(EcspressoError):
+    """Bad input in a file: config, definition, template, Jsonnet, envfile.
+
+    ``source`` is the file (or input) name and ``line`` the 1-based line when known; the message
+    renders as ``source:line: message`` so the user can jump to it.
+    """
+
+    default_title = "invalid input"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        title: str | None = None,
+    ) -> None:
+        self.source = source
+        self.line = line
+        self.detail = message
+        where = ""
+        if source:
+            where = f"{source}:{line}: " if line else f"{source}: "
+        super().__init__(f"{where}{message}", title=title)
+
+
+class TemplateError(InputError):
+    """A Go-template parse or execution error (unknown function, missing must_env variable…)."""
+
+    default_title = "template error"
+
+
+class AwsError(EcspressoError):
+    """An AWS API call failed for a reason that is not transient (after botocore's retries)."""
+
+    default_title = "AWS API error"
+
+
+class DeployFailed(EcspressoError):
+    """The deployment did not come up: circuit breaker, stopped tasks, time-out, interruption."""
+
+    default_title = "deployment failed"
