@@ -1,0 +1,133 @@
+"""Logging: structlog with small processors, rendered as ecspresso's text lines or JSON lines.
+
+Text (the default) looks like ecspresso v2.5+::
+
+    2026-11-22T10:00:00.000+00:00 [INFO] [web/prod] Task definition is registered app:42
+
+JSON lines (``--log-format json``) carry ``time``, ``level``, ``msg`` and the bound context
+(``service``, ``cluster``) plus any key/value pairs given to the call.
+
+Front ends call :func:`configure` once; everything else calls :func:`get_logger` and binds context.
+The GitHub Action adds its own processor (warnings and errors become annotations) through
+``extra_processors``. Logs go to stderr; results (render, diff, revisions, status) go to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, MutableMapping
+from datetime import datetime, timezone
+from typing import Any, TextIO
+
+import structlog
+
+Processor = Callable[[Any, str, MutableMapping[str, Any]], Any]
+
+_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+_state: dict[str, Any] = {"min_level": 20, "stream": None, "masks": []}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="milliseconds")
+
+
+def add_timestamp(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    event.setdefault("time", _now())
+    return event
+
+
+def add_level(_: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    event.setdefault("level", "warning" if method == "warn" else method)
+    return event
+
+
+def filter_level(_: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    if _LEVELS.get(event.get("level", method), 20) < _state["min_level"]:
+        raise structlog.DropEvent
+    return event
+
+
+def mask_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Replace every registered secret value (see :func:`add_mask`) with ``***``."""
+    masks: list[str] = _state["masks"]
+    if masks:
+        for key, value in list(event.items()):
+            if isinstance(value, str):
+                event[key] = redact(value)
+    return event
+
+
+def redact(text: str) -> str:
+    for secret in sorted(_state["masks"], key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def add_mask(value: str) -> None:
+    """Never print ``value`` (a secret resolved from SSM or Secrets Manager) in any log line."""
+    if value and len(value) >= 3 and value not in _state["masks"]:
+        _state["masks"].append(value)
+
+
+def text_renderer(_: Any, __: str, event: MutableMapping[str, Any]) -> str:
+    time = event.pop("time", _now())
+    level = str(event.pop("level", "info")).upper()
+    msg = event.pop("event", "")
+    service, cluster = event.pop("service", None), event.pop("cluster", None)
+    where = f" [{service}/{cluster}]" if service or cluster else ""
+    extra = " ".join(f"[{k}:{v}]" for k, v in event.items() if not k.startswith("_"))
+    return f"{time} [{level}]{where} {msg}" + (f" {extra}" if extra else "")
+
+
+def json_renderer(_: Any, __: str, event: MutableMapping[str, Any]) -> str:
+    out = {"time": event.pop("time", _now()), "level": event.pop("level", "info").upper()}
+    out["msg"] = event.pop("event", "")
+    out.update({k: v for k, v in event.items() if not k.startswith("_")})
+    return json.dumps(out, default=str, ensure_ascii=False)
+
+
+class _StreamLogger:
+    """Writes each rendered line to the configured stream (stderr unless told otherwise)."""
+
+    def msg(self, line: str) -> None:
+        stream: TextIO = _state["stream"] or sys.stderr
+        stream.write(line + "\n")
+        stream.flush()
+
+    debug = info = warning = warn = error = critical = msg
+
+
+def configure(
+    *,
+    log_format: str = "text",
+    debug: bool = False,
+    stream: TextIO | None = None,
+    extra_processors: Iterable[Processor] = (),
+) -> None:
+    """Set the log format and level for this process. Safe to call more than once."""
+    _state["min_level"] = 10 if debug else 20
+    _state["stream"] = stream
+    renderer: Processor = json_renderer if log_format == "json" else text_renderer
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            add_level,
+            filter_level,
+            add_timestamp,
+            mask_secrets,
+            *extra_processors,
+            renderer,
+        ],
+        logger_factory=lambda *_: _StreamLogger(),
+        wrapper_class=structlog.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(**context: Any) -> Any:
+    """A logger; bind ``service=`` and ``cluster=`` to get the ``[service/cluster]`` prefix."""
+    return structlog.get_logger(**context)
+
+
+configure()
