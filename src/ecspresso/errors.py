@@ -15,6 +15,8 @@ class EcspressoError(Exception):
     def __init__(self, message: str, *, title: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        #: what the command did before failing (ecspresso.report.Result), for outputs and summaries
+        self.result: object | None = None
         #: short label for annotations (GitHub ``title=``); defaults to the class's
         self.title = title or self.default_title
 
@@ -73,3 +75,13 @@ class DeployFailed(EcspressoError):
     """The deployment did not come up: circuit breaker, stopped tasks, time-out, interruption."""
 
     default_title = "deployment failed"
+
+
+class Interrupted(EcspressoError):
+    """SIGINT or SIGTERM arrived; raised in the main thread by the front end's signal handler."""
+
+    default_title = "interrupted"
+
+    def __init__(self, signal_name: str = "SIGINT") -> None:
+        super().__init__(f"interrupted by {signal_name}")
+        self.signal_name = signal_name

@@ -1,0 +1,187 @@
+"""The run context shared by every command: config, AWS clients, definitions, reporting, timing.
+
+Both front ends (cli.py, action.py) build one :class:`App` from :class:`GlobalOptions` and pass it
+to a command function with that command's options.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from ecspresso.aws import AwsContext
+from ecspresso.config import Config, load_config, load_envfiles, resolve_config_path
+from ecspresso.definitions import DefinitionLoader
+from ecspresso.errors import InputError
+from ecspresso.log import get_logger
+from ecspresso.options import option
+from ecspresso.report import Reporter
+
+
+@dataclass
+class GlobalOptions:
+    """ecspresso's global flags (accepted before or after the command name)."""
+
+    config: str = option(
+        "ecspresso.yml", "config file (.yml, .yaml, .json, .jsonnet)", env="ECSPRESSO_CONFIG"
+    )
+    envfile: list[str] = option(
+        [], "dotenv file(s) exported before the config is loaded", env="ECSPRESSO_ENVFILE"
+    )
+    debug: bool = option(False, "debug log and tracebacks", env="ECSPRESSO_DEBUG")
+    ext_str: list[str] = option([], "Jsonnet ext string vars K=V;K2=V2 (repeatable)", env="ECSPRESSO_EXT_STR")
+    ext_code: list[str] = option(
+        [], "Jsonnet ext code vars K=CODE;... (repeatable)", env="ECSPRESSO_EXT_CODE"
+    )
+    timeout: str | None = option(
+        None, "time-out for waiting (Go duration, overrides config)", env="ECSPRESSO_TIMEOUT"
+    )
+    assume_role_arn: str | None = option(
+        None, "role to assume for all AWS calls", env="ECSPRESSO_ASSUME_ROLE_ARN"
+    )
+    log_format: str = option("text", "log format", choices=("text", "json"), env="ECSPRESSO_LOG_FORMAT")
+    color: bool = option(True, "colour the diff output", negatable=True, env="ECSPRESSO_COLOR")
+    filter_command: str | None = option(
+        None, "interactive filter command (unused by this port)", env="ECSPRESSO_FILTER_COMMAND"
+    )
+    poll_interval: float = option(
+        5.0, "seconds between DescribeServices polls while waiting", env="ECSPRESSO_POLL_INTERVAL"
+    )
+    max_attempts: int = option(
+        8, "AWS API attempts per call (throttling/5xx are retried)", env="ECSPRESSO_MAX_ATTEMPTS"
+    )
+
+
+@dataclass
+class Timing:
+    """Injectable clock so tests run in milliseconds."""
+
+    poll_interval: float = 5.0
+    max_poll_interval: float = 15.0
+    settle_delay: float = 3.0  # after UpdateService, as ecspresso's delayForServiceChanged
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+    @staticmethod
+    def now() -> float:
+        return time.monotonic()
+
+
+class App:
+    """One command run: config + AWS + definitions + reporter."""
+
+    def __init__(
+        self,
+        opts: GlobalOptions,
+        *,
+        reporter: Reporter | None = None,
+        aws: AwsContext | None = None,
+        config: Config | None = None,
+        timing: Timing | None = None,
+    ) -> None:
+        self.opts = opts
+        self.reporter = reporter or Reporter()
+        self._config = config
+        self._aws = aws
+        interval = max(0.0, float(opts.poll_interval))
+        self.timing = timing or Timing(
+            poll_interval=interval,
+            max_poll_interval=max(interval, min(15.0, interval * 3)),
+            settle_delay=min(3.0, interval),
+        )
+
+    @cached_property
+    def ext_str(self) -> dict[str, str]:
+        from ecspresso.render.jsonnet import parse_ext_vars
+
+        return parse_ext_vars(self.opts.ext_str, flag="--ext-str")
+
+    @cached_property
+    def ext_code(self) -> dict[str, str]:
+        from ecspresso.render.jsonnet import parse_ext_vars
+
+        return parse_ext_vars(self.opts.ext_code, flag="--ext-code")
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            if self.opts.envfile:
+                load_envfiles(self.opts.envfile)
+            path = resolve_config_path(self.opts.config)
+            self._config = load_config(
+                path, ext_str=self.ext_str, ext_code=self.ext_code, timeout_override=self.opts.timeout
+            )
+        return self._config
+
+    @property
+    def aws(self) -> AwsContext:
+        if self._aws is None:
+            self._aws = AwsContext(
+                region=self.config.region,
+                assume_role_arn=self.opts.assume_role_arn,
+                max_attempts=self.opts.max_attempts,
+            )
+        return self._aws
+
+    @property
+    def log(self) -> Any:
+        cfg = self.config
+        return get_logger(service=cfg.service or "-", cluster=cfg.cluster)
+
+    def client(self, service: str) -> Any:
+        return self.aws.client(service)
+
+    @cached_property
+    def loader(self) -> DefinitionLoader:
+        from ecspresso.plugins import PluginSpec, load_plugins
+
+        cfg = self.config
+        specs = [
+            PluginSpec(
+                name=str(p["name"]),
+                config=dict(p.get("config") or {}),
+                func_prefix=str(p.get("func_prefix") or ""),
+            )
+            for p in cfg.plugins
+        ]
+        functions = load_plugins(specs, base_dir=cfg.dir, aws=self.aws, source=str(cfg.path.name))
+        return DefinitionLoader(
+            template_funcs=functions.template_funcs,
+            jsonnet_natives=functions.jsonnet_natives,
+            ext_str=self.ext_str,
+            ext_code=self.ext_code,
+            jpath=(cfg.dir,),
+        )
+
+    def task_definition_path(self) -> Path:
+        if not self.config.task_definition:
+            raise InputError("task_definition is not set", source=self.config.path.name)
+        return self.config.task_definition
+
+    def load_task_definition(self, path: Path | None = None) -> dict[str, Any]:
+        td = self.loader.task_definition(path or self.task_definition_path())
+        return _strip_ignored_tags(td, self.config.ignore_tags)
+
+    def load_service_definition(self) -> dict[str, Any] | None:
+        if not self.config.service_definition:
+            return None
+        sv = self.loader.service_definition(self.config.service_definition, service=self.config.service)
+        return _strip_ignored_tags(sv, self.config.ignore_tags)
+
+
+def _strip_ignored_tags(doc: dict[str, Any], ignore: list[str]) -> dict[str, Any]:
+    if ignore and doc.get("tags"):
+        doc = {**doc, "tags": [t for t in doc["tags"] if t.get("key") not in ignore]}
+    return doc
+
+
+def env_default(name: str | None, default: Any) -> Any:
+    if name and name in os.environ:
+        return os.environ[name]
+    return default

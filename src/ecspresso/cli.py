@@ -1,0 +1,191 @@
+"""The command-line front end: argparse flags derived from each command's options dataclass.
+
+Global flags are accepted before or after the command name, and default from their
+``ECSPRESSO_*`` environment variables. Errors print one line and exit 1 (usage errors: 2); a
+traceback is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import signal
+import sys
+import typing
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from ecspresso import __version__, log
+from ecspresso.app import App, GlobalOptions
+from ecspresso.config import ECSPRESSO_COMPAT_VERSION
+from ecspresso.errors import EcspressoError, Interrupted, UsageError
+from ecspresso.options import Command
+from ecspresso.report import Reporter, Result
+
+PROG = "ecspresso"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _base_type(tp: Any) -> Any:
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    return args[0] if args and typing.get_origin(tp) is not list else tp
+
+
+def _env_default(meta: dict[str, Any], default: Any, kind: Any) -> Any:
+    name = meta.get("env")
+    if not name or name not in os.environ:
+        return default
+    raw = os.environ[name]
+    if kind is bool:
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if typing.get_origin(kind) is list:
+        return [raw] if raw else []
+    return raw
+
+
+def add_options(parser: argparse.ArgumentParser, cls: type, *, suppress: bool = False) -> None:
+    """One argparse argument per field of the options dataclass ``cls``."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        meta = dict(f.metadata)
+        if "help" not in meta:
+            continue
+        kind = hints[f.name]
+        base = _base_type(kind)
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        default = _env_default(meta, default, base if base is bool else kind)
+        if suppress:
+            default = argparse.SUPPRESS
+        help_text = meta["help"] + (f" [env {meta['env']}]" if meta.get("env") else "")
+        if meta.get("positional"):
+            parser.add_argument(f.name, nargs=meta.get("nargs") or "?", default=default,
+                                choices=meta.get("choices"), help=help_text, metavar=meta.get("metavar"))  # fmt: skip
+            continue
+        flags = ["--" + f.name.replace("_", "-"), *meta.get("aliases", ())]
+        kw: dict[str, Any] = {"dest": f.name, "default": default, "help": help_text}
+        if base is bool:
+            kw["action"] = argparse.BooleanOptionalAction if meta.get("negatable") else "store_true"
+        elif typing.get_origin(kind) is list:
+            kw["action"] = "append"
+            kw["metavar"] = meta.get("metavar") or "VALUE"
+        else:
+            kw["type"] = meta.get("parse") or base
+            kw["choices"] = meta.get("choices")
+            kw["metavar"] = meta.get("metavar") or (None if meta.get("choices") else f.name.upper())
+        parser.add_argument(*flags, **kw)
+
+
+def build_parser(commands: dict[str, Command]) -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Deploy to Amazon ECS (ecspresso-compatible).")
+    add_options(parser, GlobalOptions)
+    sub = parser.add_subparsers(dest="command", metavar="<command>", parser_class=_Parser)
+    sub.add_parser("version", help="print the version")
+    seen: set[int] = set()
+    for cmd in commands.values():
+        if id(cmd) in seen:
+            continue
+        seen.add(id(cmd))
+        p = sub.add_parser(cmd.name, help=cmd.help, aliases=list(cmd.aliases), description=cmd.help)
+        add_options(p, cmd.options)
+        add_options(p, GlobalOptions, suppress=True)
+    return parser
+
+
+def _build(cls: type, ns: argparse.Namespace) -> Any:
+    values = {f.name: getattr(ns, f.name) for f in dataclasses.fields(cls) if hasattr(ns, f.name)}
+    return cls(**values)
+
+
+def parse_args(
+    argv: Sequence[str], commands: dict[str, Command]
+) -> tuple[GlobalOptions, Command | None, Any]:
+    """argv -> (global options, command or None for ``version``, command options)."""
+    args = list(argv)
+    if not args or args[0] == "help":
+        args = ["--help", *args[1:]]
+    parser = build_parser(commands)
+    ns = parser.parse_args(args)
+    gopts = _build(GlobalOptions, ns)
+    gopts.ext_str = _flatten(gopts.ext_str)
+    gopts.ext_code = _flatten(gopts.ext_code)
+    gopts.envfile = [p for v in gopts.envfile for p in v.split(",") if p]
+    if ns.command in (None, "version"):
+        if ns.command is None:
+            raise UsageError("a command is required (see 'ecspresso --help')")
+        return gopts, None, None
+    cmd = commands[ns.command]
+    return gopts, cmd, _build(cmd.options, ns)
+
+
+def _flatten(values: list[str]) -> list[str]:
+    return [v for v in values if v]
+
+
+def _on_signal(signum: int, _frame: Any) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    reporter: Reporter | None = None,
+    app_factory: Any = App,
+) -> tuple[int, Result | None]:
+    """Parse and run one command; returns (exit code, result). Shared by main() and the Action."""
+    from ecspresso.commands import registry
+
+    commands = registry()
+    gopts: GlobalOptions | None = None
+    try:
+        gopts, cmd, opts = parse_args(argv, commands)
+        log.configure(
+            log_format=gopts.log_format,
+            debug=gopts.debug,
+            extra_processors=getattr(reporter, "log_processors", ()),
+        )
+        if cmd is None:
+            (reporter or Reporter()).output(
+                f"ecspresso-py v{__version__} (ecspresso v{ECSPRESSO_COMPAT_VERSION} compatible)"
+            )
+            return 0, None
+        app = app_factory(gopts, reporter=reporter)
+        result = cmd.run(app, opts)
+        return (result.exit_code if isinstance(result, Result) else 0), result if isinstance(
+            result, Result
+        ) else None
+    except EcspressoError as exc:
+        if reporter is not None:
+            reporter.failure(exc, exc.result if isinstance(exc.result, Result) else None)
+        log.get_logger().error(f"FAILED. {exc}")
+        if gopts is not None and gopts.debug and exc.__cause__ is not None:
+            import traceback
+
+            traceback.print_exception(exc.__cause__, file=sys.stderr)
+        return exc.exit_code, exc.result if isinstance(exc.result, Result) else None
+    except KeyboardInterrupt:
+        log.get_logger().error("FAILED. Interrupted")
+        return 130, None
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0), None
+    except Exception as exc:
+        if gopts is not None and gopts.debug:
+            raise
+        log.get_logger().error(
+            f"FAILED. internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)"
+        )
+        return 1, None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _on_signal)
+    code, _ = run(sys.argv[1:] if argv is None else argv)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,343 @@
+"""``deploy``: register a task definition, update (or create) the service, wait, explain, roll back.
+
+The ECS rolling path follows ecspresso v2.8 (one UpdateService call carrying attributes, task
+definition, desired count and force flag). What this port adds: the deployment created by our
+UpdateService is tracked by id, a circuit-breaker rollback is a failure (never "success"), the
+reasons of stopped tasks are printed, ``--fail-after-task-failures`` gives up early, and
+``--rollback-on-failure`` puts the service back on the revision that was PRIMARY before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from ecspresso import autoscaling, ecs
+from ecspresso.app import App
+from ecspresso.errors import DeployFailed, EcspressoError, InputError, UsageError
+from ecspresso.options import Command, option
+from ecspresso.report import Result
+from ecspresso.rollout import State, primary
+from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure, watch_rollout
+
+WAIT_UNTIL = ("stable", "deployed")
+ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST")
+
+
+@dataclass
+class DeployOption:
+    dry_run: bool = option(False, "show what would be done; make no change")
+    tasks: int = option(-1, "desired count (-1: from the service definition, else unchanged)")
+    skip_task_definition: bool = option(False, "deploy the service's current task definition")
+    revision: int = option(0, "deploy revision N of the current family instead of registering")
+    latest_task_definition: bool = option(False, "deploy the latest ACTIVE revision, do not register")
+    force_new_deployment: bool = option(False, "replace every task even if nothing changed")
+    wait: bool = option(True, "wait for the deployment", negatable=True)
+    wait_until: str = option("deployed", "what to wait for", choices=WAIT_UNTIL)
+    suspend_auto_scaling: bool = option(False, "suspend Application Auto Scaling of the service")
+    resume_auto_scaling: bool = option(False, "resume Application Auto Scaling of the service")
+    auto_scaling_min: int | None = option(None, "auto scaling minimum capacity")
+    auto_scaling_max: int | None = option(None, "auto scaling maximum capacity")
+    rollback_events: str = option(
+        "", "comma list; DEPLOYMENT_FAILURE turns on --rollback-on-failure for ECS services"
+    )
+    update_service: bool = option(True, "apply the service definition's attributes", negatable=True)
+    rollback_on_failure: bool = option(
+        False, "on failure, roll the service back to the revision it ran before", negatable=True
+    )
+    deregister_failed: bool = option(False, "after a rollback, deregister the task definition that failed")
+    fail_after_task_failures: int = option(
+        0, "fail once N tasks of the new deployment failed to start (0: off)"
+    )
+
+
+def validate(opts: DeployOption) -> None:
+    if opts.revision and opts.latest_task_definition:
+        raise UsageError("--revision and --latest-task-definition cannot be used together")
+    if opts.revision < 0:
+        raise UsageError("--revision must be a positive revision number")
+    if opts.tasks < -1:
+        raise UsageError("--tasks must be 0 or more (-1 keeps the current count)")
+    if opts.fail_after_task_failures < 0:
+        raise UsageError("--fail-after-task-failures must be 0 or more")
+    for ev in filter(None, (e.strip() for e in opts.rollback_events.split(","))):
+        if ev not in ROLLBACK_EVENTS:
+            raise UsageError(f"--rollback-events: unknown event {ev!r} (one of {', '.join(ROLLBACK_EVENTS)})")
+
+
+def deploy(app: App, opts: DeployOption, *, command: str = "deploy") -> Result:
+    validate(opts)
+    if "DEPLOYMENT_FAILURE" in opts.rollback_events:
+        opts = replace(opts, rollback_on_failure=True)
+    cfg = app.config
+    if not cfg.service:
+        raise InputError(
+            "service is not set in the config; use 'register' for task-definition-only setups",
+            source=cfg.path.name,
+        )
+    log = app.log
+    started = datetime.now(UTC)
+    t0 = app.timing.now()
+    result = Result(command=command, service=cfg.service, cluster=cfg.cluster)
+    with app.reporter.phase("Describe service"):
+        service = ecs.describe_service(app)
+    if service is None:
+        return _create(app, opts, result, started)
+    controller = (service.get("deploymentController") or {}).get("type", "ECS")
+    if controller != "ECS":
+        raise EcspressoError(
+            f"deployment controller {controller} is not supported by ecspresso-py yet (ECS rolling and ECS blue/green only)"
+        )
+    if service.get("status") == "DRAINING":
+        log.warning("the service is DRAINING")
+    prev = primary(service) or {}
+    result.previous_task_definition_arn = str(
+        prev.get("taskDefinition") or service.get("taskDefinition") or ""
+    )
+
+    with app.reporter.phase("Task definition"):
+        td_arn = _task_definition_for_deploy(app, opts, service, result)
+    result.task_definition_arn = td_arn
+
+    params: dict[str, Any] = {"cluster": cfg.cluster, "service": cfg.service}
+    if td_arn:
+        params["taskDefinition"] = td_arn
+    sv_local = app.load_service_definition() if opts.update_service else None
+    if sv_local is not None:
+        with app.reporter.phase("Service attributes"):
+            params.update(_attribute_changes(app, service, sv_local, opts.dry_run))
+    count = desired_count(opts.tasks, sv_local, service)
+    if count is not None:
+        params["desiredCount"] = count
+    if opts.force_new_deployment:
+        params["forceNewDeployment"] = True
+    autoscaling.apply(app, opts, dry_run=opts.dry_run)
+
+    if opts.dry_run:
+        from ecspresso.normalize import to_api_json
+
+        app.reporter.output(to_api_json({k: v for k, v in params.items() if k != "taskDefinition" or v}))
+        log.info("DRY RUN OK")
+        result.result = "dry-run"
+        return result
+
+    with app.reporter.phase("Update service"):
+        updated = ecs.call(f"UpdateService {cfg.service}", app.client("ecs").update_service, **params)[
+            "service"
+        ]
+    new = primary(updated) or {}
+    result.deployment_id = str(new.get("id") or "")
+    created_deployment = bool(result.deployment_id) and new.get("id") != prev.get("id")
+    log.info(f"Service is updating: {ecs.short_name(td_arn or str(new.get('taskDefinition', '')))}"
+             + (f" (deployment {result.deployment_id})" if created_deployment else " (no new deployment)"))  # fmt: skip
+    if not opts.wait:
+        log.info("Service is deployed (not waiting).")
+        result.result = "deployed"
+        result.duration = app.timing.now() - t0
+        return result
+    app.timing.sleep(app.timing.settle_delay)
+    request = WaitRequest(
+        deployment_id=result.deployment_id if created_deployment else "",
+        task_definition=str(new.get("taskDefinition") or td_arn),
+        until=opts.wait_until,
+        timeout=cfg.timeout,
+        fail_after_task_failures=opts.fail_after_task_failures,
+        since=started,
+    )
+    with app.reporter.phase("Wait for the deployment"):
+        outcome = watch_rollout(app, request)
+    _fill_from_outcome(result, outcome)
+    result.duration = app.timing.now() - t0
+    if outcome.ok:
+        log.info(f"Service is deployed: {ecs.short_name(request.task_definition)}")
+        result.result = "deployed"
+        return result
+    return _handle_failure(app, opts, result, outcome, t0)
+
+
+def _handle_failure(app: App, opts: DeployOption, result: Result, outcome: WaitOutcome, t0: float) -> Result:
+    """Explain, then (if asked) roll back; always ends by raising DeployFailed."""
+    from ecspresso.commands.rollback import rollback_after_failed_deploy
+
+    explain_failure(app, outcome)
+    result.result = "failed"
+    result.exit_code = 1
+    if outcome.interrupted:
+        result.message = f"{outcome.verdict.reason}. Not rolling back an interrupted deploy: run 'ecspresso rollback' if needed."
+        _raise(result, exit_code=130)
+    if opts.rollback_on_failure:
+        with app.reporter.phase("Rollback"):
+            rollback_after_failed_deploy(app, result, outcome, deregister_failed=opts.deregister_failed)
+    elif outcome.verdict.state in (State.ROLLED_BACK, State.ROLLING_BACK):
+        result.rolled_back = outcome.verdict.state is State.ROLLED_BACK
+        result.rollback_target_arn = outcome.verdict.rollback_task_definition
+        result.result = "rolled-back" if result.rolled_back else "failed"
+        result.message = f"deploy failed: {outcome.verdict.reason}; ECS rolled back to {ecs.short_name(result.rollback_target_arn)}"
+    else:
+        result.message = f"deploy failed: {outcome.verdict.reason}"
+    result.duration = app.timing.now() - t0
+    _raise(result)
+    raise AssertionError("unreachable")
+
+
+def _raise(result: Result, exit_code: int = 1) -> None:
+    err = DeployFailed(result.message or "deploy failed")
+    err.exit_code = exit_code
+    result.exit_code = exit_code
+    err.result = result
+    raise err
+
+
+def _fill_from_outcome(result: Result, outcome: WaitOutcome) -> None:
+    result.events = outcome.events[-10:]
+    result.stopped_tasks = outcome.stopped_tasks
+
+
+def desired_count(tasks: int, sv_local: dict[str, Any] | None, remote: dict[str, Any] | None) -> int | None:
+    """ecspresso's calcDesiredCount: DAEMON -> None; --tasks wins; else the definition's; else unchanged."""
+    scheduling = (sv_local or {}).get("schedulingStrategy") or (remote or {}).get("schedulingStrategy")
+    if scheduling == "DAEMON":
+        return None
+    if tasks >= 0:
+        return tasks
+    if sv_local is not None and sv_local.get("desiredCount") is not None:
+        return int(sv_local["desiredCount"])
+    return None
+
+
+def _task_definition_for_deploy(app: App, opts: DeployOption, service: dict[str, Any], result: Result) -> str:
+    current = str(service.get("taskDefinition") or "")
+    family = ecs.family_of(current)
+    log = app.log
+    if opts.revision:
+        name = f"{family}:{opts.revision}"
+        td = ecs.describe_task_definition(app, name, tags=False)
+        if td.get("status") != "ACTIVE":
+            raise EcspressoError(
+                f"task definition {name} is {td.get('status')}; only ACTIVE revisions can be deployed"
+            )
+        return str(td["taskDefinitionArn"])
+    if opts.latest_task_definition:
+        return ecs.latest_task_definition_arn(app, family)
+    if opts.skip_task_definition:
+        return current
+    td = app.load_task_definition()
+    if opts.dry_run:
+        from ecspresso.normalize import to_api_json
+
+        log.info(f"task definition {td.get('family')} would be registered:")
+        app.reporter.output(to_api_json(td))
+        return ""
+    registered = ecs.register_task_definition(app, td)
+    arn = str(registered["taskDefinitionArn"])
+    log.info(f"Task definition is registered {ecs.short_name(arn)}")
+    return arn
+
+
+def _attribute_changes(
+    app: App, remote: dict[str, Any], local: dict[str, Any], dry_run: bool
+) -> dict[str, Any]:
+    """UpdateService parameters for the service attributes, when they differ; tags synced here."""
+    from ecspresso.normalize import service_definition_for_diff, strip_unmanaged, update_service_input
+
+    log = app.log
+    _sync_tags(app, remote, local, dry_run)
+    remote_cmp = strip_unmanaged(service_definition_for_diff({**remote, "tags": None}, remote=True), local)
+    local_cmp = service_definition_for_diff({**local, "tags": None})
+    if remote_cmp == local_cmp:
+        log.info("service attributes will not change")
+        return {}
+    from ecspresso.diffing import diff_services
+
+    log.info("service attributes will change")
+    diff = diff_services({**remote, "tags": None}, {**local, "tags": None})
+    for line in diff.splitlines():
+        app.log.debug(line)
+    attrs = update_service_input(local)
+    attrs.pop("desiredCount", None)
+    return attrs
+
+
+def _sync_tags(app: App, remote: dict[str, Any], local: dict[str, Any], dry_run: bool) -> None:
+    """Make the service's tags match the definition's (when it declares tags), minus ignore.tags."""
+    if "tags" not in local:
+        return
+    ignore = set(app.config.ignore_tags)
+    have = {t["key"]: t.get("value", "") for t in remote.get("tags") or [] if t.get("key") not in ignore}
+    want = {t["key"]: t.get("value", "") for t in local.get("tags") or [] if t.get("key") not in ignore}
+    add = [{"key": k, "value": v} for k, v in want.items() if have.get(k) != v]
+    remove = [k for k in have if k not in want]
+    if not add and not remove:
+        return
+    arn = remote["serviceArn"]
+    log = app.log
+    if add:
+        log.info(
+            f"tags to set on the service: {', '.join(t['key'] for t in add)}"
+            + (" (dry run)" if dry_run else "")
+        )
+        if not dry_run:
+            ecs.call("TagResource", app.client("ecs").tag_resource, resourceArn=arn, tags=add)
+    if remove:
+        log.info(f"tags to remove from the service: {', '.join(remove)}" + (" (dry run)" if dry_run else ""))
+        if not dry_run:
+            ecs.call("UntagResource", app.client("ecs").untag_resource, resourceArn=arn, tagKeys=remove)
+
+
+def _create(app: App, opts: DeployOption, result: Result, started: datetime) -> Result:
+    """The service does not exist: create it from the service definition."""
+    from ecspresso.normalize import create_service_input, to_api_json
+
+    cfg = app.config
+    log = app.log
+    log.info("Service not found: creating it")
+    sv = app.load_service_definition()
+    if sv is None:
+        raise EcspressoError(
+            f"service {cfg.service} not found in cluster {cfg.cluster}, and no service_definition to create it from"
+        )
+    td = app.load_task_definition()
+    params = create_service_input(sv)
+    params.update(cluster=cfg.cluster, serviceName=cfg.service)
+    if (count := desired_count(opts.tasks, sv, None)) is not None:
+        params["desiredCount"] = count
+    elif params.get("schedulingStrategy", "REPLICA") == "REPLICA":
+        params["desiredCount"] = 0
+    if opts.dry_run:
+        app.reporter.output(to_api_json(td))
+        app.reporter.output(to_api_json(params))
+        log.info("DRY RUN OK")
+        result.result = "dry-run"
+        return result
+    if opts.latest_task_definition or opts.skip_task_definition:
+        arn = ecs.latest_task_definition_arn(app, str(td["family"]))
+    else:
+        arn = str(ecs.register_task_definition(app, td)["taskDefinitionArn"])
+        log.info(f"Task definition is registered {ecs.short_name(arn)}")
+    params["taskDefinition"] = arn
+    result.task_definition_arn = arn
+    created = ecs.call(f"CreateService {cfg.service}", app.client("ecs").create_service, **params)["service"]
+    result.deployment_id = str((primary(created) or {}).get("id") or "")
+    log.info(f"Service is created: {cfg.service}")
+    if not opts.wait:
+        result.result = "deployed"
+        return result
+    app.timing.sleep(app.timing.settle_delay)
+    outcome = watch_rollout(app, WaitRequest(deployment_id=result.deployment_id, task_definition=arn, until="stable",
+                                             timeout=cfg.timeout, fail_after_task_failures=opts.fail_after_task_failures,
+                                             since=started))  # fmt: skip
+    _fill_from_outcome(result, outcome)
+    if outcome.ok:
+        result.result = "deployed"
+        return result
+    explain_failure(app, outcome)
+    result.result = "failed"
+    result.message = f"service creation failed: {outcome.verdict.reason}"
+    _raise(result)
+    raise AssertionError("unreachable")
+
+
+COMMANDS = [
+    Command("deploy", "register a task definition and deploy it to the service", DeployOption, deploy)
+]

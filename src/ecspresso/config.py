@@ -1,0 +1,336 @@
+"""ecspresso.yml / .json / .jsonnet -> :class:`Config`.
+
+Follows ecspresso v2: YAML is rendered as a Go template first, JSON and Jsonnet are evaluated by
+Jsonnet and then rendered as a template; paths are relative to the config file; ``timeout`` is a Go
+duration (a bare number is nanoseconds, as in v2); unknown keys warn; plugin functions are for
+definition files only (they are not available inside the config itself, as in ecspresso v2).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ecspresso.errors import InputError, UsageError
+from ecspresso.log import get_logger
+
+DEFAULT_CONFIG = "ecspresso.yml"
+AUTO_DETECT = ("ecspresso.yml", "ecspresso.yaml", "ecspresso.json", "ecspresso.jsonnet")
+DEFAULT_TIMEOUT = 600.0
+#: ``required_version`` constraints are checked against the ecspresso release whose behaviour
+#: this port follows, so existing configs (``">= 2.0.0"``) keep working.
+ECSPRESSO_COMPAT_VERSION = "2.8.7"
+
+KNOWN_KEYS = frozenset(
+    {
+        "required_version", "region", "cluster", "service", "service_definition",
+        "task_definition", "timeout", "plugins", "appspec", "codedeploy", "ignore",
+        "filter_command", "express_definition",
+    }
+)  # fmt: skip
+
+
+@dataclass
+class Config:
+    """A loaded, validated ecspresso configuration."""
+
+    path: Path
+    cluster: str = "default"
+    service: str = ""
+    region: str | None = None
+    service_definition: Path | None = None
+    task_definition: Path | None = None
+    timeout: float = DEFAULT_TIMEOUT  # seconds; 0 = no time-out
+    plugins: list[dict[str, Any]] = field(default_factory=list)
+    appspec: dict[str, Any] | None = None
+    codedeploy: dict[str, str] = field(default_factory=dict)
+    ignore_tags: list[str] = field(default_factory=list)
+    required_version: str | None = None
+    filter_command: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dir(self) -> Path:
+        return self.path.parent
+
+    def as_dict(self) -> dict[str, Any]:
+        """The config as ``render config`` prints it (ecspresso's field names)."""
+        out: dict[str, Any] = {
+            "region": self.region,
+            "cluster": self.cluster,
+            "service": self.service or None,
+            "service_definition": str(self.service_definition) if self.service_definition else None,
+            "task_definition": str(self.task_definition) if self.task_definition else None,
+            "timeout": format_duration(self.timeout),
+            "plugins": self.plugins or None,
+            "appspec": self.appspec,
+            "codedeploy": self.codedeploy or None,
+            "ignore": {"tags": self.ignore_tags} if self.ignore_tags else None,
+            "required_version": self.required_version,
+        }
+        return {k: v for k, v in out.items() if v is not None}
+
+
+def resolve_config_path(value: str | None, cwd: Path | None = None) -> Path:
+    """ecspresso's ``resolveConfigFilePath``: the default name auto-detects .yml/.yaml/.json/.jsonnet."""
+    cwd = cwd or Path.cwd()
+    if not value or value == DEFAULT_CONFIG:
+        for name in AUTO_DETECT:
+            if (cwd / name).is_file():
+                return cwd / name
+        return cwd / DEFAULT_CONFIG
+    path = Path(value)
+    return path if path.is_absolute() else cwd / path
+
+
+def load_config(
+    path: Path | str,
+    *,
+    ext_str: Mapping[str, str] | None = None,
+    ext_code: Mapping[str, str] | None = None,
+    timeout_override: str | None = None,
+) -> Config:
+    """Read, render and validate a config file. Raises :class:`InputError` naming the file and line."""
+    path = Path(path)
+    shown = _display(path)
+    if not path.is_file():
+        raise InputError("config file not found", source=shown, title="config not found")
+    doc = _read_document(path, shown, ext_str or {}, ext_code or {})
+    if not isinstance(doc, dict):
+        raise InputError("config must be a mapping of keys to values", source=shown)
+    log = get_logger()
+    for key in doc:
+        if key not in KNOWN_KEYS:
+            log.warning(f"unknown field {key!r} in config {shown}; ignored")
+    return _build_config(path, shown, doc, timeout_override)
+
+
+def _read_document(path: Path, shown: str, ext_str: Mapping[str, str], ext_code: Mapping[str, str]) -> Any:
+    from ecspresso.render import template
+
+    suffix = path.suffix.lower()
+    if suffix in (".yml", ".yaml"):
+        import yaml
+
+        text = path.read_text(encoding="utf-8")
+        if template.has_actions(text):
+            text = template.render(text, template.default_funcs(), source=shown)
+        try:
+            return yaml.safe_load(text) or {}
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problem = exc.problem or exc.context or "invalid YAML"
+            raise InputError(f"YAML syntax error: {problem}", source=shown,
+                             line=mark.line + 1 if mark else None) from exc  # fmt: skip
+        except yaml.YAMLError as exc:
+            raise InputError(f"YAML syntax error: {exc}", source=shown) from exc
+    if suffix in (".json", ".jsonnet"):
+        from ecspresso.render import jsonnet
+
+        text = jsonnet.evaluate_file(
+            path, ext_str=ext_str, ext_code=ext_code, natives=jsonnet.default_natives()
+        )
+        if template.has_actions(text):
+            text = template.render(text, template.default_funcs(), source=shown)
+        return parse_json(text, shown)
+    raise InputError(
+        f"unsupported config file extension {path.suffix or '(none)'!r}: use .yml, .yaml, .json or .jsonnet",
+        source=shown,
+    )
+
+
+def parse_json(text: str, source: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        msg = f"invalid JSON: {exc.msg} (column {exc.colno})"
+        raise InputError(msg, source=source, line=exc.lineno) from exc
+
+
+def _build_config(path: Path, shown: str, doc: dict[str, Any], timeout_override: str | None) -> Config:
+    def text(key: str, default: str = "") -> str:
+        value = doc.get(key, default)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise InputError(f"{key} must be a string, got {type(value).__name__}", source=shown)
+        return value
+
+    def rel(key: str) -> Path | None:
+        value = text(key)
+        if not value:
+            return None
+        p = Path(value)
+        return p if p.is_absolute() else path.parent / p
+
+    if "express_definition" in doc:
+        raise InputError("express_definition (ECS Express Gateway services) is not supported", source=shown)
+    required = doc.get("required_version")
+    if required:
+        check_required_version(str(required), shown)
+    if timeout_override:
+        timeout = parse_duration(timeout_override, source="--timeout")
+    elif doc.get("timeout") is not None:
+        timeout = parse_duration(doc["timeout"], source=shown)
+    else:
+        timeout = DEFAULT_TIMEOUT
+    plugins = doc.get("plugins") or []
+    if not isinstance(plugins, list) or not all(isinstance(p, dict) and p.get("name") for p in plugins):
+        raise InputError("plugins must be a list of {name, config, func_prefix}", source=shown)
+    ignore = doc.get("ignore") or {}
+    ignore_tags = ignore.get("tags") or [] if isinstance(ignore, dict) else None
+    if not isinstance(ignore_tags, list):
+        raise InputError("ignore.tags must be a list of tag keys", source=shown)
+    codedeploy = doc.get("codedeploy") or {}
+    if not isinstance(codedeploy, dict):
+        raise InputError("codedeploy must be a mapping", source=shown)
+    if doc.get("filter_command"):
+        get_logger().warning("filter_command in the config is deprecated; use --filter-command")
+    return Config(
+        path=path,
+        cluster=text("cluster", "default") or "default",
+        service=text("service"),
+        region=text("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None,
+        service_definition=rel("service_definition"),
+        task_definition=rel("task_definition"),
+        timeout=timeout,
+        plugins=plugins,
+        appspec=doc.get("appspec"),
+        codedeploy={str(k): str(v) for k, v in codedeploy.items()},
+        ignore_tags=[str(t) for t in ignore_tags],
+        required_version=str(required) if required else None,
+        filter_command=text("filter_command") or None,
+        raw=doc,
+    )
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: Any, *, source: str) -> float:
+    """A Go duration (``10m``, ``1h30m``, ``300s``, ``1.5h``) or a number of nanoseconds -> seconds."""
+    if isinstance(value, bool):
+        raise InputError(f"invalid timeout {value!r}", source=source)
+    if isinstance(value, int | float):
+        return float(value) / 1e9
+    s = str(value).strip()
+    if s in ("0", ""):
+        return 0.0
+    pos, total = 0, 0.0
+    for m in _DURATION_PART.finditer(s):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+        pos = m.end()
+    if pos != len(s) or pos == 0:
+        raise InputError(
+            f"invalid timeout {s!r}: use a Go duration such as 10m, 1h30m or 300s", source=source
+        )
+    return total
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds -> Go's Duration.String() (``10m0s``)."""
+    if seconds == 0:
+        return "0s"
+    whole = int(seconds)
+    frac = seconds - whole
+    h, rem = divmod(whole, 3600)
+    m, s = divmod(rem, 60)
+    sec = f"{s + frac:g}s"
+    if h:
+        return f"{h}h{m}m{sec}"
+    if m:
+        return f"{m}m{sec}"
+    return sec
+
+
+_CONSTRAINT = re.compile(r"^\s*(>=|<=|!=|~>|=|>|<)?\s*v?(\d+(?:\.\d+){0,2})(?:[-+][0-9A-Za-z.-]+)?\s*$")
+
+
+def _version_tuple(v: str) -> tuple[int, int, int]:
+    major, minor, patch = ([int(p) for p in v.split(".")] + [0, 0])[:3]
+    return major, minor, patch
+
+
+def check_required_version(constraints: str, source: str, version: str = ECSPRESSO_COMPAT_VERSION) -> None:
+    """hashicorp/go-version constraints (``">= 2.0.0, < 3"``, ``"~> 2.5"``) against ``version``."""
+    have = _version_tuple(version)
+    for piece in constraints.split(","):
+        m = _CONSTRAINT.match(piece)
+        if not m:
+            raise InputError(f"invalid required_version constraint {piece.strip()!r}", source=source)
+        op, want_s = m.group(1) or "=", m.group(2)
+        want = _version_tuple(want_s)
+        if op == "~>":
+            depth = len(want_s.split("."))
+            upper = list(want)
+            if depth <= 1:
+                ok = have >= want
+            else:
+                upper[depth - 2] += 1
+                for i in range(depth - 1, 3):
+                    upper[i] = 0
+                ok = want <= have < tuple(upper)
+        else:
+            ok = {
+                "=": have == want, "!=": have != want, ">": have > want,
+                ">=": have >= want, "<": have < want, "<=": have <= want,
+            }[op]  # fmt: skip
+        if not ok:
+            raise InputError(
+                f"required_version {constraints!r} is not satisfied: this tool implements "
+                f"ecspresso {version} behaviour",
+                source=source,
+                title="required_version not met",
+            )
+
+
+def load_envfiles(paths: list[str]) -> None:
+    """Export ``KEY=VALUE`` lines (dotenv, ``export`` prefix, quotes, comments) in order."""
+    for p in paths:
+        path = Path(p)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise UsageError(f"--envfile {p}: {exc.strerror or exc}") from exc
+        for lineno, raw in enumerate(lines, 1):
+            key, value = parse_env_line(raw, source=p, line=lineno)
+            if key:
+                os.environ[key] = value
+
+
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+def parse_env_line(raw: str, *, source: str, line: int) -> tuple[str, str]:
+    s = raw.strip()
+    if not s or s.startswith("#"):
+        return "", ""
+    if s.startswith("export "):
+        s = s[len("export ") :].lstrip()
+    key, sep, value = s.partition("=")
+    key = key.strip()
+    if not sep or not _ENV_KEY.match(key):
+        raise InputError("expected KEY=VALUE", source=source, line=line)
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        quote, value = value[0], value[1:-1]
+        if quote == '"':
+            value = bytes(value, "utf-8").decode("unicode_escape") if "\\" in value else value
+    elif " #" in value:
+        value = value.split(" #", 1)[0].rstrip()
+    return key, value
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

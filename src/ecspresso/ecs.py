@@ -1,0 +1,122 @@
+"""ECS calls shared by several commands (the imperative shell around the pure modules).
+
+Every function takes an :class:`ecspresso.app.App` (for clients and config) and returns plain
+dicts in the API's shape. AWS errors become :class:`ecspresso.errors.AwsError` with one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from ecspresso.aws import describe_error, error_code
+from ecspresso.errors import AwsError, EcspressoError
+
+T = TypeVar("T")
+
+
+def call(what: str, fn: Callable[..., T], **kwargs: Any) -> T:
+    """Run one AWS call; a non-retryable error becomes ``AwsError("<what>: Code: message")``."""
+    try:
+        return fn(**kwargs)
+    except EcspressoError:
+        raise
+    except Exception as exc:
+        if type(exc).__name__ in ("ClientError", "ParamValidationError", "EndpointConnectionError",
+                                  "ReadTimeoutError", "ConnectTimeoutError", "NoCredentialsError",
+                                  "NoRegionError") or error_code(exc):  # fmt: skip
+            raise AwsError(f"{what}: {describe_error(exc)}") from exc
+        raise
+
+
+def family_of(arn_or_name: str) -> str:
+    """``arn:…:task-definition/app:3`` or ``app:3`` or ``app`` -> ``app``."""
+    return arn_or_name.rsplit("/", 1)[-1].split(":")[0]
+
+
+def revision_of(arn_or_name: str) -> int:
+    tail = arn_or_name.rsplit("/", 1)[-1]
+    return int(tail.split(":")[1]) if ":" in tail else 0
+
+
+def short_name(arn_or_name: str) -> str:
+    """``family:revision`` of a task definition ARN."""
+    return arn_or_name.rsplit("/", 1)[-1]
+
+
+def describe_service(app: Any, *, include_tags: bool = True) -> dict[str, Any] | None:
+    """The configured service, or None if it does not exist (missing or INACTIVE)."""
+    cfg = app.config
+    kwargs: dict[str, Any] = {"cluster": cfg.cluster, "services": [cfg.service]}
+    if include_tags:
+        kwargs["include"] = ["TAGS"]
+    out = call(f"DescribeServices {cfg.service}", app.client("ecs").describe_services, **kwargs)
+    for svc in out.get("services", []):
+        if svc.get("status") != "INACTIVE":
+            return dict(svc)
+    return None
+
+
+def describe_task_definition(app: Any, name: str, *, tags: bool = True) -> dict[str, Any]:
+    """DescribeTaskDefinition; the result carries the TD's ``tags`` inside it."""
+    kwargs: dict[str, Any] = {"taskDefinition": name}
+    if tags:
+        kwargs["include"] = ["TAGS"]
+    out = call(f"DescribeTaskDefinition {name}", app.client("ecs").describe_task_definition, **kwargs)
+    td = dict(out["taskDefinition"])
+    if out.get("tags"):
+        td["tags"] = out["tags"]
+    return td
+
+
+def list_task_definition_arns(
+    app: Any, family: str, *, sort: str = "ASC", status: str = "ACTIVE"
+) -> list[str]:
+    """Every revision ARN of ``family`` (paginated), oldest first with ``ASC``."""
+    return list(_paginate(app, "list_task_definitions", "taskDefinitionArns",
+                          familyPrefix=family, sort=sort, status=status))  # fmt: skip
+
+
+def latest_task_definition_arn(app: Any, family: str) -> str:
+    arns = list_task_definition_arns(app, family, sort="DESC")
+    matching = [a for a in arns if family_of(a) == family]
+    if not matching:
+        raise EcspressoError(f"no ACTIVE revision of task definition family {family!r}")
+    return max(matching, key=revision_of)
+
+
+def register_task_definition(app: Any, td: dict[str, Any]) -> dict[str, Any]:
+    out = call(f"RegisterTaskDefinition {td.get('family')}", app.client("ecs").register_task_definition, **td)
+    return dict(out["taskDefinition"])
+
+
+def list_service_task_arns(app: Any, *, desired_status: str, service: str | None = None,
+                           family: str | None = None, started_by: str | None = None) -> list[str]:  # fmt: skip
+    kwargs: dict[str, Any] = {"cluster": app.config.cluster, "desiredStatus": desired_status}
+    if service:
+        kwargs["serviceName"] = service
+    if family:
+        kwargs["family"] = family
+    if started_by:
+        kwargs["startedBy"] = started_by
+    return list(_paginate(app, "list_tasks", "taskArns", **kwargs))
+
+
+def describe_tasks(app: Any, arns: list[str]) -> list[dict[str, Any]]:
+    tasks: list[dict[str, Any]] = []
+    ecs = app.client("ecs")
+    for i in range(0, len(arns), 100):
+        out = call("DescribeTasks", ecs.describe_tasks, cluster=app.config.cluster, tasks=arns[i : i + 100])
+        tasks.extend(out.get("tasks", []))
+    return tasks
+
+
+def _paginate(app: Any, method: str, key: str, **kwargs: Any) -> Iterator[str]:
+    fn = getattr(app.client("ecs"), method)
+    token: str | None = None
+    while True:
+        page = call(method, fn, **kwargs, **({"nextToken": token} if token else {}))
+        yield from page.get(key, [])
+        token = page.get("nextToken")
+        if not token:
+            return

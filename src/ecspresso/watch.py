@@ -1,0 +1,186 @@
+"""The deployment watcher: poll DescribeServices, stream events, judge with rollout.py.
+
+Prints each new service event once, in order, and a deployment line whenever a deployment's
+counts change; backs off while nothing changes; on failure gathers the stopped tasks of the
+deployment so the user sees *why* (CannotPullContainerError, exit codes…).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ecspresso import ecs
+from ecspresso.errors import Interrupted
+from ecspresso.report import StoppedTask
+from ecspresso.rollout import (
+    State,
+    Verdict,
+    deployment_line,
+    new_events,
+    pending_description,
+    rollout_verdict,
+)
+
+
+@dataclass
+class WaitRequest:
+    deployment_id: str = ""  # the deployment this command created ("" = judge the PRIMARY)
+    task_definition: str = ""  # the ARN it should run ("" = any)
+    until: str = "deployed"  # deployed | stable
+    timeout: float = 600.0  # seconds; 0 = none
+    fail_after_task_failures: int = 0
+    since: datetime | None = None  # events older than this are not printed
+    wait_for_ecs_rollback: bool = True  # keep polling while ECS rolls back, to report its outcome
+
+
+@dataclass
+class WaitOutcome:
+    verdict: Verdict
+    service: dict[str, Any] | None
+    polls: int = 0
+    elapsed: float = 0.0
+    events: list[str] = field(default_factory=list)  # messages seen while waiting, oldest first
+    stopped_tasks: list[StoppedTask] = field(default_factory=list)
+    interrupted: str = ""  # signal name when the wait was interrupted
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict.state is State.DONE
+
+
+def watch_rollout(app: Any, req: WaitRequest) -> WaitOutcome:
+    """Poll until the rollout is final, times out, or a signal arrives. Never raises for a failed rollout."""
+    log = app.log
+    timing = app.timing
+    start = timing.now()
+    seen: set[str] = set()
+    lines: dict[str, str] = {}
+    messages: list[str] = []
+    interval = timing.poll_interval
+    service: dict[str, Any] | None = None
+    verdict = Verdict(State.PENDING, "not polled yet")
+    polls = 0
+    timed_out = False
+    try:
+        while True:
+            service = ecs.describe_service(app, include_tags=False)
+            polls += 1
+            changed = _report_progress(log, service, seen, lines, messages, req.since)
+            verdict = rollout_verdict(
+                service,
+                deployment_id=req.deployment_id,
+                task_definition=req.task_definition,
+                until=req.until,
+                fail_after_task_failures=req.fail_after_task_failures,
+            )
+            if verdict.final or (verdict.state is State.ROLLING_BACK and not req.wait_for_ecs_rollback):
+                break
+            elapsed = timing.now() - start
+            if req.timeout and elapsed >= req.timeout:
+                outstanding = pending_description(service) if service else "service not found"
+                timed_out = True
+                verdict = Verdict(
+                    State.FAILED,
+                    f"timed out after {_fmt_seconds(req.timeout)} waiting for the deployment: {outstanding}",
+                )
+                break
+            interval = timing.poll_interval if changed else min(interval * 1.5, timing.max_poll_interval)
+            if req.timeout:
+                interval = max(0.0, min(interval, req.timeout - elapsed))
+            timing.sleep(interval)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        name = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
+        state = pending_description(service) if service else "unknown"
+        verdict = Verdict(
+            State.FAILED,
+            f"interrupted by {name} while waiting; the deployment is still in progress ({state})",
+        )
+        return WaitOutcome(verdict, service, polls, timing.now() - start, messages, interrupted=name)
+    outcome = WaitOutcome(
+        verdict,
+        service,
+        polls,
+        timing.now() - start,
+        messages,
+        timed_out=timed_out,
+    )
+    if verdict.state is not State.DONE and req.deployment_id:
+        outcome.stopped_tasks = stopped_tasks(app, req.deployment_id)
+    return outcome
+
+
+def _report_progress(
+    log: Any,
+    service: dict[str, Any] | None,
+    seen: set[str],
+    lines: dict[str, str],
+    messages: list[str],
+    since: datetime | None,
+) -> bool:
+    if service is None:
+        return False
+    changed = False
+    for event in new_events(service, seen):
+        created = event.get("createdAt")
+        if since is not None and isinstance(created, datetime) and created < since:
+            continue
+        messages.append(str(event.get("message", "")))
+        log.info(str(event.get("message", "")))
+        changed = True
+    for dep in service.get("deployments", []):
+        line = deployment_line(dep)
+        if lines.get(dep.get("id", "")) != line:
+            lines[dep.get("id", "")] = line
+            log.info(line)
+            changed = True
+    return changed
+
+
+def stopped_tasks(app: Any, deployment_id: str, limit: int = 10) -> list[StoppedTask]:
+    """STOPPED tasks started by ``deployment_id``, newest first, with their reasons."""
+    try:
+        arns = ecs.list_service_task_arns(
+            app, desired_status="STOPPED", service=app.config.service, started_by=deployment_id
+        )
+        tasks = ecs.describe_tasks(app, arns[:100]) if arns else []
+    except Exception as exc:  # the explanation is best effort; never hide the real failure
+        app.log.warning(f"could not list the stopped tasks: {exc}")
+        return []
+    tasks = [t for t in tasks if not t.get("startedBy") or t.get("startedBy") == deployment_id]
+    tasks.sort(key=lambda t: str(t.get("stoppedAt") or t.get("createdAt") or ""), reverse=True)
+    out = []
+    for t in tasks[:limit]:
+        containers = [
+            {k: c.get(k) for k in ("name", "reason", "exitCode", "lastStatus") if c.get(k) is not None}
+            for c in t.get("containers", [])
+        ]
+        out.append(
+            StoppedTask(
+                task_id=str(t.get("taskArn", "")).rsplit("/", 1)[-1],
+                stop_code=str(t.get("stopCode") or ""),
+                stopped_reason=str(t.get("stoppedReason") or ""),
+                containers=[c for c in containers if c.get("reason") or c.get("exitCode") not in (None, 0)],
+                task_definition=ecs.short_name(str(t.get("taskDefinitionArn", ""))),
+            )
+        )
+    return out
+
+
+def explain_failure(app: Any, outcome: WaitOutcome, *, last_events: int = 5) -> None:
+    """Log why the deployment failed: the verdict, the last events and the stopped tasks."""
+    log = app.log
+    log.error(f"Deployment failed: {outcome.verdict.reason}")
+    if outcome.events:
+        for message in outcome.events[-last_events:]:
+            log.error(f"  event: {message}")
+    for task in outcome.stopped_tasks:
+        log.error(f"  stopped task {task.task_id} ({task.task_definition}): {task.summary()}")
+
+
+def _fmt_seconds(seconds: float) -> str:
+    from ecspresso.config import format_duration
+
+    return format_duration(seconds)
