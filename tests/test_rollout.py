@@ -77,7 +77,8 @@ def test_completed_on_the_wrong_revision_is_a_failure() -> None:
     verdict = rollout_verdict(
         svc(dep("d2", "PRIMARY", OLD, "COMPLETED", 2)), task_definition=NEW, until="stable"
     )
-    assert verdict.state is State.ROLLED_BACK
+    assert verdict.state is State.FAILED
+    assert "is not deployed" in verdict.reason
 
 
 def test_failed_reason_is_carried() -> None:
