@@ -1,0 +1,1 @@
+"""Rendering of config and definition files: Go templates and Jsonnet."""
