@@ -173,7 +173,7 @@ def _handle_failure(app: App, opts: DeployOption, result: Result, outcome: WaitO
         result.rolled_back = outcome.verdict.state is State.ROLLED_BACK
         result.rollback_target_arn = outcome.verdict.rollback_task_definition
         result.result = "rolled-back" if result.rolled_back else "failed"
-        result.message = f"deploy failed: {outcome.verdict.reason}; ECS rolled back to {ecs.short_name(result.rollback_target_arn)}"
+        result.message = f"deploy failed: {outcome.verdict.reason.rstrip('.')}; ECS rolled back to {ecs.short_name(result.rollback_target_arn)}"
     else:
         result.message = f"deploy failed: {outcome.verdict.reason}"
     result.duration = app.timing.now() - t0

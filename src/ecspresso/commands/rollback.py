@@ -120,7 +120,7 @@ def rollback_after_failed_deploy(
     """Fill ``result`` with what the automatic rollback did. The caller raises DeployFailed after."""
     log = app.log
     failed_td, previous = result.task_definition_arn, result.previous_task_definition_arn
-    reason = outcome.verdict.reason
+    reason = outcome.verdict.reason.rstrip(".")
     state = outcome.verdict.state
     ecs_target = outcome.verdict.rollback_task_definition
     if state is State.ROLLED_BACK:
