@@ -45,10 +45,8 @@ class AwsContext:
     def _config(self) -> Any:
         from botocore.config import Config
 
-        return Config(
-            retries={"mode": self.retry_mode, "total_max_attempts": max(1, self.max_attempts)},
-            user_agent_appid="ecspresso-py",
-        )
+        retries: Any = {"mode": self.retry_mode, "total_max_attempts": max(1, self.max_attempts)}
+        return Config(retries=retries, user_agent_extra="ecspresso-py")
 
     def client(self, service: str) -> Any:
         """A cached client for ``service`` (``ecs``, ``ssm``…)."""

@@ -57,7 +57,8 @@ def add_options(parser: argparse.ArgumentParser, cls: type, *, suppress: bool = 
             continue
         kind = hints[f.name]
         base = _base_type(kind)
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        factory: Any = f.default_factory
+        default = f.default if f.default is not dataclasses.MISSING else factory()
         default = _env_default(meta, default, base if base is bool else kind)
         if suppress:
             default = argparse.SUPPRESS
@@ -67,7 +68,9 @@ def add_options(parser: argparse.ArgumentParser, cls: type, *, suppress: bool = 
                                 choices=meta.get("choices"), help=help_text, metavar=meta.get("metavar"))  # fmt: skip
             continue
         flags = ["--" + f.name.replace("_", "-"), *meta.get("aliases", ())]
-        kw: dict[str, Any] = {"dest": f.name, "default": default, "help": help_text}
+        # repeatable global flags given after the command add to those given before it
+        dest = f.name + _AFTER if suppress and typing.get_origin(kind) is list else f.name
+        kw: dict[str, Any] = {"dest": dest, "default": default, "help": help_text}
         if base is bool:
             kw["action"] = argparse.BooleanOptionalAction if meta.get("negatable") else "store_true"
         elif typing.get_origin(kind) is list:
@@ -96,8 +99,14 @@ def build_parser(commands: dict[str, Command]) -> argparse.ArgumentParser:
     return parser
 
 
+_AFTER = "__after_command"
+
+
 def _build(cls: type, ns: argparse.Namespace) -> Any:
     values = {f.name: getattr(ns, f.name) for f in dataclasses.fields(cls) if hasattr(ns, f.name)}
+    for name in list(values):
+        if hasattr(ns, name + _AFTER):
+            values[name] = [*values[name], *getattr(ns, name + _AFTER)]
     return cls(**values)
 
 
@@ -114,6 +123,13 @@ def parse_args(
     gopts.ext_str = _flatten(gopts.ext_str)
     gopts.ext_code = _flatten(gopts.ext_code)
     gopts.envfile = [p for v in gopts.envfile for p in v.split(",") if p]
+    if gopts.timeout:
+        from ecspresso.config import parse_duration
+
+        try:
+            parse_duration(gopts.timeout, source="--timeout")
+        except EcspressoError as exc:
+            raise UsageError(str(exc)) from exc
     if ns.command in (None, "version"):
         if ns.command is None:
             raise UsageError("a command is required (see 'ecspresso --help')")
@@ -162,10 +178,10 @@ def run(
         if reporter is not None:
             reporter.failure(exc, exc.result if isinstance(exc.result, Result) else None)
         log.get_logger().error(f"FAILED. {exc}")
-        if gopts is not None and gopts.debug and exc.__cause__ is not None:
+        if gopts is not None and gopts.debug:
             import traceback
 
-            traceback.print_exception(exc.__cause__, file=sys.stderr)
+            traceback.print_exception(exc, file=sys.stderr)
         return exc.exit_code, exc.result if isinstance(exc.result, Result) else None
     except KeyboardInterrupt:
         log.get_logger().error("FAILED. Interrupted")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable, MutableMapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import structlog
@@ -25,11 +25,11 @@ import structlog
 Processor = Callable[[Any, str, MutableMapping[str, Any]], Any]
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
-_state: dict[str, Any] = {"min_level": 20, "stream": None, "masks": []}
+_state: dict[str, Any] = {"min_level": 20, "stream": None, "masks": [], "mask_listeners": []}
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).astimezone().isoformat(timespec="milliseconds")
+    return datetime.now(UTC).astimezone().isoformat(timespec="milliseconds")
 
 
 def add_timestamp(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -68,6 +68,13 @@ def add_mask(value: str) -> None:
     """Never print ``value`` (a secret resolved from SSM or Secrets Manager) in any log line."""
     if value and len(value) >= 3 and value not in _state["masks"]:
         _state["masks"].append(value)
+        for listener in _state["mask_listeners"]:
+            listener(value)
+
+
+def on_mask(listener: Callable[[str], None]) -> None:
+    """Call ``listener(value)`` for every secret registered from now on (the Action's ::add-mask::)."""
+    _state["mask_listeners"].append(listener)
 
 
 def text_renderer(_: Any, __: str, event: MutableMapping[str, Any]) -> str:

@@ -169,6 +169,14 @@ def stopped_tasks(app: Any, deployment_id: str, limit: int = 10) -> list[Stopped
     return out
 
 
+def failure_reason(outcome: WaitOutcome) -> str:
+    """The verdict's reason plus the first stopped task's reason, e.g. ``…: CannotPullContainerError: …``."""
+    reason = outcome.verdict.reason.rstrip(".")
+    if outcome.stopped_tasks:
+        reason += f" (task {outcome.stopped_tasks[0].task_id[:8]}: {outcome.stopped_tasks[0].summary()})"
+    return reason
+
+
 def explain_failure(app: Any, outcome: WaitOutcome, *, last_events: int = 5) -> None:
     """Log why the deployment failed: the verdict, the last events and the stopped tasks."""
     log = app.log

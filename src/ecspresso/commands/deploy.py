@@ -19,7 +19,7 @@ from ecspresso.errors import DeployFailed, EcspressoError, InputError, UsageErro
 from ecspresso.options import Command, option
 from ecspresso.report import Result
 from ecspresso.rollout import State, primary
-from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure, watch_rollout
+from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure, failure_reason, watch_rollout
 
 WAIT_UNTIL = ("stable", "deployed")
 ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST")
@@ -173,9 +173,9 @@ def _handle_failure(app: App, opts: DeployOption, result: Result, outcome: WaitO
         result.rolled_back = outcome.verdict.state is State.ROLLED_BACK
         result.rollback_target_arn = outcome.verdict.rollback_task_definition
         result.result = "rolled-back" if result.rolled_back else "failed"
-        result.message = f"deploy failed: {outcome.verdict.reason.rstrip('.')}; ECS rolled back to {ecs.short_name(result.rollback_target_arn)}"
+        result.message = f"deploy failed: {failure_reason(outcome)}; ECS rolled back to {ecs.short_name(result.rollback_target_arn)}"
     else:
-        result.message = f"deploy failed: {outcome.verdict.reason}"
+        result.message = f"deploy failed: {failure_reason(outcome)}"
     result.duration = app.timing.now() - t0
     _raise(result)
     raise AssertionError("unreachable")
@@ -333,7 +333,7 @@ def _create(app: App, opts: DeployOption, result: Result, started: datetime) -> 
         return result
     explain_failure(app, outcome)
     result.result = "failed"
-    result.message = f"service creation failed: {outcome.verdict.reason}"
+    result.message = f"service creation failed: {failure_reason(outcome)}"
     _raise(result)
     raise AssertionError("unreachable")
 

@@ -18,7 +18,7 @@ from ecspresso.errors import DeployFailed, EcspressoError, UsageError
 from ecspresso.options import Command, option
 from ecspresso.report import Result
 from ecspresso.rollout import State, primary
-from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure, watch_rollout
+from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure, failure_reason, watch_rollout
 
 
 @dataclass
@@ -120,7 +120,7 @@ def rollback_after_failed_deploy(
     """Fill ``result`` with what the automatic rollback did. The caller raises DeployFailed after."""
     log = app.log
     failed_td, previous = result.task_definition_arn, result.previous_task_definition_arn
-    reason = outcome.verdict.reason.rstrip(".")
+    reason = failure_reason(outcome)
     state = outcome.verdict.state
     ecs_target = outcome.verdict.rollback_task_definition
     if state is State.ROLLED_BACK:

@@ -1,0 +1,239 @@
+"""The Action as the runner runs it: entrypoint.sh in a workspace, INPUT_* set, GITHUB_OUTPUT and
+GITHUB_STEP_SUMMARY files, AWS pointed at the sandbox; what it wrote is parsed with the runner's rules
+(tests/runner_oracle.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ecs_fixtures import make_project, seed_service, set_image
+from runner_oracle import RunnerLog, check_summary, parse_env_file
+
+ROOT = Path(__file__).resolve().parent.parent
+ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
+PULL_ERROR = (
+    "CannotPullContainerError: pull image manifest has been retried 5 time(s): nginx:broken not found"
+)
+
+
+@dataclass
+class StepRun:
+    code: int
+    outputs: dict[str, str]
+    summary: str
+    log: RunnerLog
+    raw: str
+
+
+def run_step(workspace: Path, sandbox: Any, tmp_path: Path, **inputs: str) -> StepRun:
+    """entrypoint.sh the way the runner starts it: every declared input set (default or "")."""
+    out_file, summary_file = tmp_path / "set_output_x", tmp_path / "step_summary_x"
+    out_file.write_text("")
+    summary_file.write_text("")
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "GITHUB_ACTIONS": "true",
+        "CI": "true",
+        "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_OUTPUT": str(out_file),
+        "GITHUB_STEP_SUMMARY": str(summary_file),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": sandbox.url,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "ECSPRESSO_POLL_INTERVAL": "0",
+        "ECSPRESSO_PYTHON": sys.executable,
+    }
+    for name, spec in ACTION["inputs"].items():
+        value = inputs.get(name.replace("-", "_"), str((spec or {}).get("default", "")))
+        env["INPUT_" + name.replace(" ", "_").upper()] = value
+    proc = subprocess.run([str(ROOT / "entrypoint.sh")], cwd=workspace, env=env, capture_output=False,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)  # fmt: skip
+    summary_bytes = summary_file.read_bytes()
+    assert check_summary(summary_bytes) is None
+    return StepRun(proc.returncode, parse_env_file(out_file.read_text()), summary_bytes.decode(),
+                   RunnerLog().feed(proc.stdout), proc.stdout)  # fmt: skip
+
+
+@pytest.fixture
+def workspace(sandbox: Any, tmp_path: Path) -> Path:
+    ws = tmp_path / "workspace"
+    config = make_project(ws, service="web", image="nginx:1", desired=2)
+    seed_service(sandbox, config)
+    sandbox.client("ecs").describe_services(
+        cluster="default", services=["web"]
+    )  # settle (stable after 2 polls)
+    sandbox.client("ecs").describe_services(cluster="default", services=["web"])
+    sandbox.operations.clear()
+    return ws
+
+
+def test_deploy_success_sets_outputs_and_summary(sandbox: Any, workspace: Path, tmp_path: Path) -> None:
+    set_image(workspace / "ecspresso.yml", "nginx:2")
+    step = run_step(workspace, sandbox, tmp_path)
+    assert step.code == 0, step.raw
+    assert step.outputs["result"] == "deployed"
+    assert step.outputs["rolled-back"] == "false"
+    assert step.outputs["task-definition-family"] == "app"
+    assert step.outputs["task-definition-revision"] == "2"
+    assert step.outputs["task-definition-arn"].endswith(":task-definition/app:2")
+    assert step.outputs["previous-task-definition-arn"].endswith(":task-definition/app:1")
+    assert step.outputs["deployment-id"].startswith("ecs-svc/")
+    assert {"Task definition", "Update service", "Wait for the deployment"} <= set(step.log.groups)
+    assert not [a for a in step.log.annotations if a.level == "error"]
+    assert "| web | default | app:1 | app:2 |" in step.summary
+    assert not step.log.errors
+
+
+def test_failed_deploy_rolls_back_by_default(sandbox: Any, workspace: Path, tmp_path: Path) -> None:
+    sandbox.scenario("web", "fail", polls=2, reason=PULL_ERROR)
+    set_image(workspace / "ecspresso.yml", "nginx:broken")
+    step = run_step(workspace, sandbox, tmp_path)
+    assert step.code == 1  # a red step
+    assert step.outputs["result"] == "rolled-back"
+    assert step.outputs["rolled-back"] == "true"
+    errors = [a for a in step.log.annotations if a.level == "error"]
+    assert len(errors) == 1 and "CannotPullContainerError" in errors[0].message
+    assert errors[0].title == "deployment failed"
+    assert "Rollback" in step.log.groups
+    assert "Rolled back** to `app:1`" in step.summary
+    assert "CannotPullContainerError" in step.summary  # stopped tasks table
+    svc = sandbox.client("ecs").describe_services(cluster="default", services=["web"])["services"][0]
+    assert svc["taskDefinition"].endswith("app:1")
+
+
+def test_rollback_on_failure_false_leaves_the_failure(sandbox: Any, workspace: Path, tmp_path: Path) -> None:
+    sandbox.scenario("web", "fail", polls=2, reason=PULL_ERROR)
+    set_image(workspace / "ecspresso.yml", "nginx:broken")
+    step = run_step(workspace, sandbox, tmp_path, rollback_on_failure="false")
+    assert step.code == 1, step.raw
+    assert step.outputs["result"] == "failed" and step.outputs["rolled-back"] == "false"
+    assert "UpdateService" in sandbox.operations and sandbox.operations.count("UpdateService") == 1
+
+
+def test_register_for_an_ecschedule_batch_job(sandbox: Any, tmp_path: Path) -> None:
+    ws = tmp_path / "batch"
+    make_project(ws, service=None, family="nightly", image="batch:7")
+    step = run_step(ws, sandbox, tmp_path, command="register")
+    assert step.code == 0, step.raw
+    assert step.outputs["result"] == "registered"
+    assert step.outputs["task-definition-family"] == "nightly"
+    assert step.outputs["task-definition-revision"] == "1"
+    assert step.outputs["task-definition-arn"].endswith(":task-definition/nightly:1")
+
+
+def test_deregister_latest_rolls_back_a_batch_release(sandbox: Any, tmp_path: Path) -> None:
+    ws = tmp_path / "batch"
+    make_project(ws, service=None, family="nightly", image="batch:7")
+    assert run_step(ws, sandbox, tmp_path, command="register").code == 0
+    set_image(ws / "ecspresso.yml", "batch:8-broken")
+    assert run_step(ws, sandbox, tmp_path, command="register").outputs["task-definition-revision"] == "2"
+    step = run_step(ws, sandbox, tmp_path, command="deregister", revision="latest", args="--force")
+    assert step.code == 0, step.raw
+    status = sandbox.client("ecs").describe_task_definition(taskDefinition="nightly:2")["taskDefinition"][
+        "status"
+    ]
+    assert status == "INACTIVE"
+    assert (
+        sandbox.client("ecs").describe_task_definition(taskDefinition="nightly:1")["taskDefinition"]["status"]
+        == "ACTIVE"
+    )
+
+
+def test_multi_line_ext_str_reaches_jsonnet(sandbox: Any, tmp_path: Path) -> None:
+    ws = tmp_path / "jsonnet"
+    ws.mkdir()
+    (ws / "ecspresso.yml").write_text("region: us-east-1\ncluster: default\ntask_definition: td.jsonnet\n")
+    (ws / "td.jsonnet").write_text(
+        "local type = std.extVar('type');\n"
+        "{ family: 'app-' + type, containerDefinitions: [{ name: 'app', image: 'app:' + std.extVar('tag'),\n"
+        "  memory: 128, command: if type == 'batch' then ['run-batch'] else ['serve'] }] }\n"
+    )
+    step = run_step(ws, sandbox, tmp_path, command="render", args="taskdef", ext_str="type=batch\ntag=v2;rc1")
+    assert step.code == 0, step.raw
+    rendered = json.loads("\n".join(step.log.lines[step.log.lines.index("{") :]).split("\n}\n")[0] + "\n}")
+    assert rendered["family"] == "app-batch"
+    assert rendered["containerDefinitions"][0]["image"] == "app:v2;rc1"
+    assert rendered["containerDefinitions"][0]["command"] == ["run-batch"]
+    assert sandbox.operations == []  # render makes no AWS call
+
+
+@pytest.mark.parametrize(
+    ("inputs", "names"),
+    [
+        ({"command": "bogus"}, "command"),
+        ({"dry_run": "yes"}, "dry-run"),
+        ({"no_wait": "1"}, "no-wait"),
+        ({"tasks": "two"}, "tasks"),
+        ({"revision": "abc"}, "revision"),
+        ({"ext_str": "type=web\nnovalue"}, "ext-str"),
+        ({"log_format": "xml"}, "log-format"),
+        ({"command": "register", "tasks": "2"}, "tasks"),
+        ({"args": "--tasks 'unclosed"}, "args"),
+    ],
+)
+def test_bad_inputs_fail_before_any_aws_call(
+    sandbox: Any, workspace: Path, tmp_path: Path, inputs: dict[str, str], names: str
+) -> None:
+    step = run_step(workspace, sandbox, tmp_path, **inputs)
+    assert step.code == 2, step.raw
+    errors = [a for a in step.log.annotations if a.level == "error"]
+    assert len(errors) == 1 and f"'{names}'" in errors[0].message and errors[0].title == "invalid input"
+    assert sandbox.operations == []
+    assert step.outputs["result"] == "failed"
+
+
+def test_bad_args_flag_is_a_usage_error(sandbox: Any, workspace: Path, tmp_path: Path) -> None:
+    step = run_step(workspace, sandbox, tmp_path, args="--no-such-flag")
+    assert step.code == 2
+    assert sandbox.operations == []
+
+
+def test_dry_run_writes_nothing_and_echoes_inside_stop_commands(
+    sandbox: Any, workspace: Path, tmp_path: Path
+) -> None:
+    td_path = workspace / "ecs-task-def.json"
+    td = json.loads(td_path.read_text())
+    td["containerDefinitions"][0]["environment"] = [{"name": "X", "value": "::error::injected"}]
+    td_path.write_text(json.dumps(td))
+    step = run_step(workspace, sandbox, tmp_path, dry_run="true")
+    assert step.code == 0, step.raw
+    assert step.outputs["result"] == "dry-run"
+    assert sandbox.mutating_operations() == []
+    assert not [a for a in step.log.annotations if a.level == "error"]  # the echoed text ran no command
+    assert any("::error::injected" in line for line in step.log.lines)
+
+
+def test_secret_from_ssm_is_masked_before_it_is_printed(sandbox: Any, tmp_path: Path) -> None:
+    sandbox.client("ssm").put_parameter(Name="/app/token", Value="s3cr3t-value", Type="SecureString")
+    ws = tmp_path / "secret"
+    ws.mkdir()
+    (ws / "ecspresso.yml").write_text("region: us-east-1\ncluster: default\ntask_definition: td.json\n")
+    (ws / "td.json").write_text(json.dumps({"family": "app", "containerDefinitions": [
+        {"name": "app", "image": "app:1", "memory": 128,
+         "environment": [{"name": "TOKEN", "value": '{{ ssm `/app/token` }}'}]}]}))  # fmt: skip
+    step = run_step(ws, sandbox, tmp_path, command="render", args="taskdef")
+    assert step.code == 0, step.raw
+    assert "s3cr3t-value" in step.log.masks
+    assert not any("s3cr3t-value" in line for line in step.log.lines)  # the runner shows *** instead
+    assert step.raw.index("::add-mask::s3cr3t-value") < step.raw.index('"value": "s3cr3t-value"')
+
+
+def test_hyphenated_inputs_survive_the_entrypoint(sandbox: Any, workspace: Path, tmp_path: Path) -> None:
+    """The runner names inputs INPUT_DRY-RUN; a POSIX sh (dash) entrypoint would drop them."""
+    set_image(workspace / "ecspresso.yml", "nginx:2")
+    step = run_step(workspace, sandbox, tmp_path, dry_run="true", log_format="json")
+    assert step.outputs["result"] == "dry-run"
+    assert sandbox.mutating_operations() == []
