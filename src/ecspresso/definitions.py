@@ -40,8 +40,8 @@ class DefinitionLoader:
             raise InputError("definition file not found", source=shown, title="file not found")
         if path.suffix.lower() == ".jsonnet":
             natives = {**jsonnet.default_natives(), **self.jsonnet_natives}
-            text = jsonnet.evaluate_file(
-                path, ext_str=self.ext_str, ext_code=self.ext_code, natives=natives, jpath=self.jpath
+            text = jsonnet.evaluate_file(  # by its shown name, so errors name it that way
+                shown, ext_str=self.ext_str, ext_code=self.ext_code, natives=natives, jpath=self.jpath
             )
         else:
             text = path.read_text(encoding="utf-8")
@@ -70,7 +70,7 @@ class DefinitionLoader:
             log.warning(f"{shown}: field {key!r} is not part of a task definition; ignored")
         if stripped:
             log.warning(f"{shown}: describe-only fields removed: {', '.join(sorted(stripped))}")
-        td = check_against_model(td, "RegisterTaskDefinition", shown, text)
+        td = check_against_model(drop_nulls(td), "RegisterTaskDefinition", shown, _source_text(path, text))
         if not td.get("family"):
             raise InputError("task definition has no family", source=shown)
         if not td.get("containerDefinitions"):
@@ -91,7 +91,11 @@ class DefinitionLoader:
             sv["serviceName"] = service
         if not sv.get("tags"):
             sv.pop("tags", None)
-        checked = check_against_model(normalize.create_service_input(sv), "CreateService", shown, text)
+        params = normalize.create_service_input(sv)
+        # without a service in the config (task-definition-only mode, e.g. for run) ecspresso
+        # still loads the file: only the name is missing, so check the rest against the model
+        params.setdefault("serviceName", "-")
+        checked = check_against_model(params, "CreateService", shown, text)
         # keep describe-shaped extras (e.g. deployments) out; keep everything CreateService accepts
         return {k: v for k, v in sv.items() if k in checked or k in ("serviceArn", "status")}
 
@@ -176,11 +180,31 @@ def _drop(obj: Any, where: str | None, key: str) -> None:
 
 
 def line_of_key(text: str, key: str) -> int | None:
-    """The 1-based line where ``"key"`` (JSON) first appears in ``text``."""
+    """The 1-based line where ``key`` first appears as an object key in ``text`` (JSON or Jsonnet)."""
     if not key:
         return None
-    m = re.search(r'"' + re.escape(key) + r'"\s*:', text) or re.search(re.escape(key), text)
+    k = re.escape(key)
+    m = re.search(rf'(?:"{k}"|\'{k}\'|(?<![\w$]){k})\s*:', text)
     return text.count("\n", 0, m.start()) + 1 if m else None
+
+
+def drop_nulls(obj: Any) -> Any:
+    """Object members that are null mean "not set" (as Go's decoding into pointers does)."""
+    if isinstance(obj, dict):
+        return {k: drop_nulls(v) for k, v in obj.items() if v is not None}
+    if isinstance(obj, list):
+        return [drop_nulls(v) for v in obj]
+    return obj
+
+
+def _source_text(path: Path, rendered: str) -> str:
+    """Where to look for a key's line: the file itself for Jsonnet, else the rendered JSON."""
+    if path.suffix.lower() == ".jsonnet":
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError:
+            return ""
+    return rendered
 
 
 def display_path(path: Path) -> str:

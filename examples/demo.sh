@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The whole product in under a minute, without an AWS account:
+# start the sandbox seeded from this folder, deploy a new image (success), deploy a broken image
+# with --rollback-on-failure (failure explained, rolled back), list the revisions, stop the sandbox.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${ECSPRESSO_BIN:-$here/../.venv/bin}
+cd "$here"
+
+export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1
+export ECSPRESSO_EXT_STR="type=web" ECSPRESSO_POLL_INTERVAL=1
+
+url_file=$(mktemp)
+"$bin/ecspresso-sandbox" --port 0 --seed . >"$url_file" &
+sandbox_pid=$!
+trap 'kill "$sandbox_pid" 2>/dev/null; wait "$sandbox_pid" 2>/dev/null; rm -f "$url_file"' EXIT
+for _ in $(seq 100); do [ -s "$url_file" ] && break; sleep 0.1; done
+url=$(head -n 1 "$url_file")
+[ -n "$url" ] || { echo "the sandbox did not start" >&2; exit 1; }
+export AWS_ENDPOINT_URL=$url
+
+scenario() { # how the sandbox's ECS treats the next deployment of service web
+  "$bin/python" - "$url" "$1" <<'PY'
+import sys, urllib.request
+req = urllib.request.Request(sys.argv[1] + "/_sandbox/scenario", data=sys.argv[2].encode(), method="POST",
+                             headers={"Content-Type": "application/json"})
+urllib.request.urlopen(req).read()
+PY
+}
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "Sandbox at $url, seeded with service web (demo-web:1)"
+"$bin/ecspresso" status --events 2
+
+step "Deploy nginx 1.29: the rollout takes a few seconds"
+scenario '{"cluster": "demo", "service": "web", "kind": "stable", "seconds": 4}'
+IMAGE_TAG=1.29 RELEASE=v2 "$bin/ecspresso" deploy
+
+step "Deploy an image that does not exist, with --rollback-on-failure"
+scenario '{"cluster": "demo", "service": "web", "kind": "fail", "seconds": 4,
+           "reason": "CannotPullContainerError: pull image manifest has been retried 5 time(s): public.ecr.aws/nginx/nginx:no-such-tag: not found"}'
+if IMAGE_TAG=no-such-tag RELEASE=v3 "$bin/ecspresso" deploy --rollback-on-failure --deregister-failed; then
+  echo "unexpected: the broken deploy succeeded" >&2
+  exit 1
+else
+  echo "exit code $? (a failed deploy is a red step, even when it was rolled back)"
+fi
+
+step "Revisions: demo-web:2 serves again, the broken demo-web:3 was deregistered"
+"$bin/ecspresso" revisions

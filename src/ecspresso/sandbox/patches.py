@@ -1,0 +1,288 @@
+"""Class-level patches of moto's ECS backend and responses (moto is pinned: ``moto[server]==5.2.5``).
+
+Class level, because moto's reset re-runs ``__init__`` on backend instances and would wipe instance
+patches. What they change, and why:
+
+* ``CreateService`` keeps ``deploymentConfiguration``, ``capacityProviderStrategy``,
+  ``enableExecuteCommand`` and the other parameters moto drops, does not force ``launchType`` EC2
+  when a capacity provider strategy is used, and starts a simulated first deployment;
+* ``UpdateService`` starts a new PRIMARY deployment for a new task definition or
+  ``forceNewDeployment`` (moto only re-rolls the id) and stores the task definition ARN, not the raw
+  ``family:rev`` string; ``desiredCount`` no longer sets ``runningCount`` at once;
+* ``DescribeServices`` is one step of time of the simulator;
+* ``DeleteService`` stops the service's simulated tasks;
+* ``ListTaskDefinitions`` honours ``sort`` and paginates; ``ListTasks`` honours ``serviceName``, the
+  default ``desiredStatus`` of ``RUNNING`` and paginates.
+
+:func:`check_internals` lists what these patches rely on; the test suite fails loudly if it changes.
+"""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import threading
+import warnings
+from typing import Any
+
+from ecspresso.sandbox.simulator import SIMULATOR
+
+MOTO_VERSION = "5.2.5"
+
+# CreateService parameters that moto 5.2.5 reads and stores itself.
+_MOTO_CREATE_PARAMS = {
+    "cluster",
+    "serviceName",
+    "taskDefinition",
+    "desiredCount",
+    "loadBalancers",
+    "schedulingStrategy",
+    "serviceRegistries",
+    "tags",
+    "deploymentController",
+    "launchType",
+    "platformVersion",
+    "propagateTags",
+    "networkConfiguration",
+    "role",
+    "clientToken",
+}
+_DEFAULT_DEPLOYMENT_CONFIGURATION = {
+    "deploymentCircuitBreaker": {"enable": False, "rollback": False},
+    "maximumPercent": 200,
+    "minimumHealthyPercent": 100,
+}
+_installed = False
+_install_lock = threading.Lock()
+ORIGINALS: dict[str, Any] = {}
+
+
+def install() -> None:
+    """Patch moto once per process (idempotent, thread-safe)."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        from moto.ecs.models import EC2ContainerServiceBackend as B
+        from moto.ecs.responses import EC2ContainerServiceResponse as R
+
+        for cls, name, new in (
+            (B, "update_service", _update_service),
+            (B, "describe_services", _describe_services),
+            (B, "delete_service", _delete_service),
+            (R, "create_service", _create_service_response),
+            (R, "list_task_definitions", _list_task_definitions_response),
+            (R, "list_tasks", _list_tasks_response),
+        ):
+            ORIGINALS[f"{cls.__name__}.{name}"] = getattr(cls, name)
+            setattr(cls, name, new)
+        _installed = True
+    problems = check_internals()
+    if problems:
+        warnings.warn(
+            "ecspresso.sandbox: moto internals differ from what the simulator expects: "
+            + "; ".join(problems),
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+
+def _orig(name: str) -> Any:
+    return ORIGINALS[name]
+
+
+# -- backend ---------------------------------------------------------------------------------------
+def _update_service(self: Any, props: dict[str, Any]) -> Any:
+    from moto.ecs.exceptions import InvalidParameterException
+
+    with SIMULATOR.lock:
+        td_str = props.get("task_definition")
+        force = bool(props.get("force_new_deployment"))
+        current = self._get_service(props.get("cluster", "default"), props["service"].split("/")[-1])
+        if td_str and (current.deployment_controller or {}).get("type", "ECS") == "CODE_DEPLOY":
+            raise InvalidParameterException(
+                "Unable to update task definition on services with a CODE_DEPLOY deployment controller. "
+                "Use AWS CodeDeploy to deploy new task definitions."
+            )
+        svc = _orig("EC2ContainerServiceBackend.update_service")(self, dict(props))  # moto pops keys
+        if props.get("capacity_provider_strategy"):
+            svc.launch_type = None  # a strategy replaces the launch type, as in ECS
+        td_arn = self.describe_task_definition(td_str).arn if td_str else None
+        SIMULATOR.on_update(self, svc, td_arn, force)
+        return svc
+
+
+def _describe_services(self: Any, cluster_str: str, names: list[str]) -> Any:
+    with SIMULATOR.lock:
+        services, failures = _orig("EC2ContainerServiceBackend.describe_services")(self, cluster_str, names)
+        seen: set[int] = set()
+        for svc in services:
+            if id(svc) not in seen:
+                seen.add(id(svc))
+                SIMULATOR.on_poll(self, svc)
+        return services, failures
+
+
+def _delete_service(self: Any, cluster_name: str, service_name: str, force: bool) -> Any:
+    with SIMULATOR.lock:
+        svc = _orig("EC2ContainerServiceBackend.delete_service")(self, cluster_name, service_name, force)
+        SIMULATOR.on_delete(svc)
+        return svc
+
+
+# -- responses -------------------------------------------------------------------------------------
+def _create_service_response(self: Any) -> Any:
+    from botocore import xform_name
+
+    with SIMULATOR.lock:
+        result = _orig("EC2ContainerServiceResponse.create_service")(self)
+        backend = self.ecs_backend
+        svc = backend._get_service(self._get_param("cluster", "default"), self._get_param("serviceName"))
+        for key, value in (self.params or {}).items():
+            if key not in _MOTO_CREATE_PARAMS and value is not None:
+                setattr(svc, xform_name(key), value)
+        if not getattr(svc, "deployment_configuration", None):
+            svc.deployment_configuration = dict(_DEFAULT_DEPLOYMENT_CONFIGURATION)
+        for flag in ("enable_execute_command", "enable_ecs_managed_tags"):
+            if getattr(svc, flag, None) is None:
+                setattr(svc, flag, False)
+        if self._get_param("launchType") is None:
+            cluster = backend._get_cluster(svc.cluster_arn)
+            strategy = (
+                self._get_param("capacityProviderStrategy") or cluster.default_capacity_provider_strategy
+            )
+            if strategy:
+                svc.launch_type = None
+                svc.capacity_provider_strategy = strategy
+        if svc.launch_type == "FARGATE" and not svc.platform_version:
+            svc.platform_version = "LATEST"
+        SIMULATOR.on_create(backend, svc)
+        return result
+
+
+def _list_task_definitions_response(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    arns = self.ecs_backend.list_task_definitions(
+        self._get_param("familyPrefix"), self._get_param("status", "ACTIVE")
+    )
+
+    def key(arn: str) -> tuple[str, int]:
+        family, _, revision = arn.rsplit("/", 1)[-1].rpartition(":")
+        return family, int(revision)
+
+    arns = sorted(arns, key=key, reverse=(self._get_param("sort") or "ASC").upper() == "DESC")
+    return ActionResult(_paginate(self, "taskDefinitionArns", arns))
+
+
+def _list_tasks_response(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    backend = self.ecs_backend
+    cluster = self._get_param("cluster", "default")
+    service_name = self._get_param("serviceName")
+    tasks = backend.list_tasks(
+        cluster,
+        self._get_param("containerInstance"),
+        self._get_param("family"),
+        self._get_param("startedBy"),
+        None,
+        self._get_param("desiredStatus") or "RUNNING",
+    )
+    if service_name:
+        svc = backend._get_service(cluster, service_name)  # ServiceNotFoundException like ECS
+        tasks = [t for t in tasks if getattr(t, "group", None) == f"service:{svc.name}"]
+    return ActionResult(_paginate(self, "taskArns", [t.task_arn for t in tasks]))
+
+
+def _paginate(response: Any, key: str, items: list[str]) -> dict[str, Any]:
+    """ECS-style ``maxResults``/``nextToken`` (an opaque offset)."""
+    from moto.ecs.exceptions import InvalidParameterException
+
+    max_results = response._get_param("maxResults") or 100
+    token = response._get_param("nextToken")
+    try:
+        start = int(base64.urlsafe_b64decode(token.encode()).decode()) if token else 0
+    except ValueError:
+        raise InvalidParameterException("Invalid nextToken") from None
+    end = start + int(max_results)
+    page: dict[str, Any] = {key: items[start:end]}
+    if end < len(items):
+        page["nextToken"] = base64.urlsafe_b64encode(str(end).encode()).decode()
+    return page
+
+
+# -- canary ----------------------------------------------------------------------------------------
+_EXPECTED_SIGNATURES = {
+    "EC2ContainerServiceBackend.update_service": ["self", "service_properties"],
+    "EC2ContainerServiceBackend.describe_services": ["self", "cluster_str", "service_names_or_arns"],
+    "EC2ContainerServiceBackend.delete_service": ["self", "cluster_name", "service_name", "force"],
+    "EC2ContainerServiceBackend.list_task_definitions": ["self", "family_prefix", "status"],
+    "EC2ContainerServiceBackend.list_tasks": [
+        "self",
+        "cluster_str",
+        "container_instance",
+        "family",
+        "started_by",
+        "service_name",
+        "desiredStatus",
+    ],
+    "EC2ContainerServiceBackend.describe_task_definition": ["self", "task_definition_str"],
+    "EC2ContainerServiceBackend._get_service": ["self", "cluster_str", "service_str"],
+    "EC2ContainerServiceBackend._get_cluster": ["self", "name"],
+    "EC2ContainerServiceBackend.describe_tasks": ["self", "cluster_str", "tasks"],
+    "EC2ContainerServiceResponse.create_service": ["self"],
+    "EC2ContainerServiceResponse.list_task_definitions": ["self"],
+    "EC2ContainerServiceResponse.list_tasks": ["self"],
+}
+
+
+def check_internals() -> list[str]:
+    """What the patches rely on in moto that is not true any more (empty list: all fine)."""
+    import moto
+    from moto.ecs.models import EC2ContainerServiceBackend, Service
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    problems: list[str] = []
+    if moto.__version__ != MOTO_VERSION:
+        problems.append(
+            f"moto {moto.__version__} is installed; the sandbox is written against {MOTO_VERSION}"
+        )
+    classes = {
+        "EC2ContainerServiceBackend": EC2ContainerServiceBackend,
+        "EC2ContainerServiceResponse": EC2ContainerServiceResponse,
+    }
+    for name, expected in _EXPECTED_SIGNATURES.items():
+        cls_name, attr = name.split(".")
+        func = ORIGINALS.get(name) or getattr(classes[cls_name], attr, None)
+        if func is None:
+            problems.append(f"{name} is gone")
+            continue
+        params = list(inspect.signature(func).parameters)
+        if params != expected:
+            problems.append(f"{name}{tuple(params)} != {tuple(expected)}")
+    init = list(inspect.signature(Service.__init__).parameters)
+    for needed in ("cluster", "service_name", "desired_count", "backend", "launch_type"):
+        if needed not in init:
+            problems.append(f"Service.__init__ lost {needed!r}")
+    backend_src = inspect.getsource(EC2ContainerServiceBackend.__init__)
+    for attr in ("self.tasks", "self.services", "self.task_definitions", "self.clusters"):
+        if attr not in backend_src:
+            problems.append(f"EC2ContainerServiceBackend.__init__ no longer sets {attr}")
+    describe_tasks_src = inspect.getsource(
+        ORIGINALS.get("EC2ContainerServiceBackend.describe_tasks")
+        or EC2ContainerServiceBackend.describe_tasks
+    )
+    if "advance()" not in describe_tasks_src:
+        problems.append("describe_tasks no longer calls task.advance(); SimTask relies on that hook")
+    service_src = inspect.getsource(Service.__init__)
+    for attr in ("self.deployments", "self.events", "self.running_count", "self.pending_count"):
+        if attr not in service_src:
+            problems.append(f"Service.__init__ no longer sets {attr}")
+    update_src = inspect.getsource(
+        ORIGINALS.get("EC2ContainerServiceBackend.update_service")
+        or EC2ContainerServiceBackend.update_service
+    )
+    if "__setattr__(prop_name" not in update_src:
+        problems.append("update_service no longer applies parameters with setattr")
+    return problems

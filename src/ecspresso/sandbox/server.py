@@ -1,0 +1,266 @@
+"""The sandbox server: moto's WSGI app behind fault injection, plus the ``/_sandbox/*`` control API.
+
+Only the standard library is imported at module level; moto, werkzeug and boto3 are imported by
+:meth:`Sandbox.start` and friends.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+DEFAULT_REGION = "us-east-1"
+_READ_ONLY_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Head", "Filter")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Sandbox:
+    """A local AWS endpoint (moto) whose ECS services roll out, fail and roll back like real ECS.
+
+    Runs in this process on a background thread; use it as a context manager or call
+    :meth:`start`/:meth:`stop`. The control methods (:meth:`scenario`, :meth:`fault`,
+    :meth:`reset`, :meth:`seed`) are also served over HTTP under ``/_sandbox/``.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        region: str = DEFAULT_REGION,
+        *,
+        log_requests: bool = False,
+    ) -> None:
+        if not is_loopback(host):
+            raise ValueError(f"the sandbox serves on loopback only, not on {host!r}")
+        self.host, self.port, self.region = host, port, region
+        self.log_requests = log_requests
+        self.operations: list[str] = []
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._injector: Any = None
+        self._kept_seeds: list[Path] = []
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    def start(self) -> Sandbox:
+        if self._server is not None:
+            return self
+        from moto.moto_server.threaded_moto_server import MotoRequestHandler
+        from moto.server import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        from ecspresso.sandbox import patches
+        from ecspresso.sandbox.faults import FaultInjector
+
+        patches.install()
+        moto_app = DomainDispatcherApplication(create_backend_app)
+        self._injector = FaultInjector(moto_app, self.operations)
+        app = _ControlApp(self, self._injector)
+        handler = MotoRequestHandler if self.log_requests else _QuietHandler(MotoRequestHandler)
+        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=handler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},  # stop() returns within 0.1 s
+            name="ecspresso-sandbox",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- control -------------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Wipe moto's state, scenarios, faults and recorded operations (then re-apply kept seeds)."""
+        from moto.moto_api._internal.models import moto_api_backend
+
+        from ecspresso.sandbox.simulator import SIMULATOR
+
+        with SIMULATOR.lock:
+            moto_api_backend.reset()
+            SIMULATOR.clear()
+        if self._injector is not None:
+            self._injector.clear()
+        self.operations.clear()
+        for path in self._kept_seeds:
+            self._seed(path)
+
+    def scenario(
+        self,
+        service: str,
+        kind: str = "stable",
+        *,
+        cluster: str = "default",
+        polls: int = 2,
+        seconds: float | None = None,
+        rollback: bool = False,
+        reason: str | None = None,
+        exit_code: int | None = None,
+        failed_tasks: int | None = None,
+    ) -> None:
+        """How the next deployment of ``cluster``/``service`` behaves (see ``Scenario``)."""
+        from ecspresso.sandbox.model import Scenario
+        from ecspresso.sandbox.simulator import SIMULATOR
+
+        scenario = Scenario(kind, polls, seconds, rollback, reason, exit_code, failed_tasks)
+        SIMULATOR.set_scenario(cluster, service, scenario)
+
+    def fault(
+        self,
+        operation: str,
+        code: str = "ThrottlingException",
+        *,
+        status: int = 400,
+        times: int = 1,
+        delay: float = 0.0,
+        message: str | None = None,
+    ) -> None:
+        """Answer the next ``times`` ``operation`` calls (``"*"`` for any) with an error and/or delay.
+
+        ``code="delay"`` (or ``None``) only adds ``delay`` seconds of latency; a negative ``times``
+        never runs out. ``operation`` may be qualified by signing name: ``"ecs:*"``, ``"sts:GetCallerIdentity"``.
+        """
+        from ecspresso.sandbox.faults import Fault
+
+        if self._injector is None:
+            raise RuntimeError("start the sandbox before adding faults")
+        if not 100 <= status <= 599:
+            raise ValueError(f"invalid HTTP status {status}")
+        self._injector.add(Fault(operation, code, status, times, delay, message))
+
+    def mutating_operations(self) -> list[str]:
+        """Recorded operations that are not read-only: ``Describe*``, ``List*``, ``Get*``, ``BatchGet*``,
+        ``Head*`` (S3) and ``Filter*`` (``FilterLogEvents``) are."""
+        return [op for op in self.operations if not op.startswith(_READ_ONLY_PREFIXES)]
+
+    def seed(self, config_path: str | Path, *, keep: bool = False) -> None:
+        """Create the cluster, task definition and service of an ecspresso config, rolled out and stable.
+
+        ``config_path`` is a config file or a directory holding ``ecspresso.yml`` (or .yaml/.json/.jsonnet).
+        With ``keep``, :meth:`reset` seeds it again (the CLI's ``--seed``).
+        """
+        path = Path(config_path)
+        self._seed(path)
+        if keep:
+            self._kept_seeds.append(path)
+
+    def _seed(self, path: Path) -> None:
+        from ecspresso.sandbox.seed import seed
+
+        if self._injector is not None:
+            self._injector.paused = True
+        try:
+            seed(self, path)
+        finally:
+            if self._injector is not None:
+                self._injector.paused = False
+
+    # -- clients -------------------------------------------------------------------------------------
+    def client(self, service: str, **kwargs: Any) -> Any:
+        """A plain boto3 client for this sandbox (dummy credentials); ``kwargs`` go to ``boto3.client``."""
+        import boto3
+
+        kwargs.setdefault("region_name", self.region)
+        make: Any = boto3.client  # boto3-stubs' per-service overloads do not take **kwargs
+        return make(
+            service,
+            endpoint_url=self.url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            **kwargs,
+        )
+
+    def aws(self, **kwargs: Any) -> Any:
+        """An :class:`ecspresso.aws.AwsContext` pointed at this sandbox."""
+        from ecspresso.aws import AwsContext
+
+        kwargs.setdefault("region", self.region)
+        return AwsContext(endpoint_url=self.url, **kwargs)
+
+
+class _ControlApp:
+    """``/_sandbox/{scenario,fault,reset,seed,operations}``; everything else goes to the injector."""
+
+    def __init__(self, sandbox: Sandbox, app: Callable[..., Iterable[bytes]]) -> None:
+        self.sandbox, self.app = sandbox, app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith("/_sandbox/"):
+            return self.app(environ, start_response)
+        try:
+            status, payload = self._route(environ["REQUEST_METHOD"], path[len("/_sandbox/") :], environ)
+        except Exception as exc:  # a bad request or seed: report it to the caller, keep serving
+            status, payload = 400, {"error": f"{type(exc).__name__}: {exc}"}
+        body = json.dumps(payload).encode()
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        start_response(f"{status} {'OK' if status == 200 else 'Error'}", headers)
+        return [body]
+
+    def _route(self, method: str, route: str, environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        sb = self.sandbox
+        if route == "operations" and method == "GET":
+            return 200, {"operations": list(sb.operations), "mutating": sb.mutating_operations()}
+        if method != "POST":
+            return 405, {"error": f"{method} /_sandbox/{route} is not supported"}
+        body = {k: v for k, v in _json_body(environ).items() if v is not None or k == "code"}
+        if route == "scenario":
+            service = body.pop("service")
+            sb.scenario(service, **body)
+        elif route == "fault":
+            sb.fault(body.pop("operation"), **body)
+        elif route == "reset":
+            sb.reset()
+        elif route == "seed":
+            sb.seed(body["config"], keep=bool(body.get("keep", False)))
+        else:
+            return 404, {"error": f"no such route /_sandbox/{route}"}
+        return 200, {"ok": True}
+
+
+def _QuietHandler(base: type) -> type:
+    """``base`` (moto's request handler) without werkzeug's access log line per request."""
+
+    def log_request(self: Any, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    return type("QuietMotoRequestHandler", (base,), {"log_request": log_request})
+
+
+def _json_body(environ: dict[str, Any]) -> dict[str, Any]:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    body = json.loads(raw or b"{}")
+    if not isinstance(body, dict):
+        raise ValueError("the request body must be a JSON object")
+    return body
