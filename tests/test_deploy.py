@@ -303,3 +303,10 @@ def test_wait_reports_a_failed_deployment(sandbox: Any, project: Path) -> None:
     assert cli(project, "deploy", "--no-wait")[0] == 0
     code, result = cli(project, "wait", "--until", "deployed")
     assert code == 1 and "circuit breaker" in result.message
+
+
+def test_deploy_of_the_running_revision_changes_nothing(sandbox: Any, project: Path) -> None:
+    code, result = cli(project, "deploy", "--skip-task-definition")
+    assert code == 0 and result.result == "no-change"
+    code, result = cli(project, "deploy", "--skip-task-definition", "--tasks", "3")
+    assert code == 0 and result.result == "deployed"

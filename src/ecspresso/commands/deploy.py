@@ -151,9 +151,15 @@ def deploy(app: App, opts: DeployOption, *, command: str = "deploy") -> Result:
     result.duration = app.timing.now() - t0
     if outcome.ok:
         log.info(f"Service is deployed: {ecs.short_name(request.task_definition)}")
-        result.result = "deployed"
+        result.result = "deployed" if created_deployment or _changes(params, service) else "no-change"
         return result
     return _handle_failure(app, opts, result, outcome, t0)
+
+
+def _changes(params: dict[str, Any], service: dict[str, Any]) -> bool:
+    """Whether the UpdateService call changed anything besides (re)stating the task definition."""
+    extra = set(params) - {"cluster", "service", "taskDefinition", "desiredCount"}
+    return bool(extra) or params.get("desiredCount", service.get("desiredCount")) != service.get("desiredCount")
 
 
 def _handle_failure(app: App, opts: DeployOption, result: Result, outcome: WaitOutcome, t0: float) -> Result:
