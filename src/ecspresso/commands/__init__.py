@@ -18,6 +18,12 @@ MODULES = (
     "rollback",
     "wait",
     "render",
+    "register",
+    "deregister",
+    "revisions",
+    "status",
+    "delete",
+    "diff",
 )
 
 

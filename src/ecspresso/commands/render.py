@@ -23,7 +23,7 @@ class RenderOption:
 
 
 def render(app: App, opts: RenderOption) -> Result:
-    from ecspresso.normalize import drop_empty, to_api_json
+    from ecspresso.normalize import to_api_json
 
     for target in opts.targets:
         if target == "config":
@@ -42,7 +42,9 @@ def render(app: App, opts: RenderOption) -> Result:
             doc = sv
         else:
             doc = app.load_task_definition()
-        app.reporter.output(to_jsonnet(drop_empty(doc)) if opts.jsonnet else to_api_json(doc))
+        text = to_api_json(doc)
+        # --jsonnet formats the very JSON that would be printed (as ecspresso runs its formatter on it)
+        app.reporter.output(to_jsonnet(json.loads(text)) if opts.jsonnet else text)
     return Result(command="render", result="ok")
 
 

@@ -1,0 +1,284 @@
+"""``deregister``: deregister (and optionally delete) task definition revisions that are not in use.
+
+A revision is *in use* (:func:`in_use_revisions`) when
+
+* a deployment of the configured service runs it (``PRIMARY deployment`` / ``ACTIVE deployment``),
+* a task of the family in the cluster has not stopped (``RUNNING task``, ``PENDING task``…),
+* an EventBridge rule on the default event bus has an ECS target pinning it
+  (``EcsParameters.TaskDefinitionArn`` equal to the revision's ARN; a family-only ARN, as
+  ecschedule writes for ``taskDefinition: app``, pins nothing: it runs the newest ACTIVE revision).
+
+In-use revisions are never deregistered. ``--keeps N`` keeps the N newest revisions *not* in use
+and never touches the newest revision of the family (family-only schedules and
+``run --latest-task-definition`` would silently fall back to an older one); ``--revision latest``
+deregisters the newest revision, but only when asked explicitly (the ecschedule roll-back flow:
+deregister a broken batch revision so family-only targets run the previous one).
+
+Confirmation: without ``--force`` ecspresso asks ``y/N``. When stdin is not a terminal (CI, the
+GitHub Action) there is nobody to ask, so the command refuses with an error telling to pass
+``--force`` instead of hanging or silently aborting. ``--dry-run`` makes no mutating call.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from ecspresso import ecs
+from ecspresso.app import App
+from ecspresso.aws import error_code
+from ecspresso.errors import AwsError, EcspressoError, UsageError
+from ecspresso.options import Command, option
+from ecspresso.report import Result
+
+DELETE_BATCH = 10  # DeleteTaskDefinitions accepts at most 10 ARNs
+_DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnrecognizedClientException")
+
+
+@dataclass
+class DeregisterOption:
+    dry_run: bool = option(False, "show what would be deregistered; change nothing")
+    keeps: int | None = option(None, "number of revisions to keep, not counting those in use")
+    revision: str = option("", "revision number to deregister, or 'latest'", metavar="N|latest")
+    force: bool = option(False, "deregister without confirmation (required when stdin is not a terminal)")
+    delete: bool = option(False, "also delete the deregistered revisions (DeleteTaskDefinitions)")
+
+
+# ---------------------------------------------------------------------------------------------
+# what is in use
+
+
+def in_use_revisions(app: Any, family: str) -> dict[str, str]:
+    """Task definition ARN -> why it is in use, for revisions of ``family`` (and any revision a
+    deployment of the configured service runs). Read-only."""
+    in_use: dict[str, str] = {}
+    service_arn = ""
+    if app.config.service:
+        sv = ecs.describe_service(app, include_tags=False)
+        if sv is not None:
+            service_arn = str(sv.get("serviceArn", ""))
+            for dep in sv.get("deployments") or []:
+                arn = _as_arn(str(dep.get("taskDefinition", "")), service_arn)
+                in_use.setdefault(arn, f"{dep.get('status', 'ACTIVE')} deployment")
+    for task in _live_tasks(app, family):
+        status = task.get("lastStatus") or task.get("desiredStatus") or "RUNNING"
+        in_use.setdefault(str(task["taskDefinitionArn"]), f"{status} task")
+    for arn, rule in eventbridge_pinned_revisions(app).items():
+        if ecs.family_of(arn) == family:
+            in_use.setdefault(arn, f"EventBridge rule {rule}")
+    for arn, why in in_use.items():
+        app.log.debug(f"{ecs.short_name(arn)} is in use by {why}")
+    return in_use
+
+
+def _live_tasks(app: Any, family: str) -> list[dict[str, Any]]:
+    """Tasks of ``family`` in the cluster that have not stopped (none if the cluster does not exist)."""
+    tasks: list[dict[str, Any]] = []
+    try:
+        for desired in ("RUNNING", "STOPPED"):
+            arns = ecs.list_service_task_arns(app, desired_status=desired, family=family)
+            tasks += ecs.describe_tasks(app, arns) if arns else []
+    except AwsError as exc:
+        if error_code(exc.__cause__ or exc) != "ClusterNotFoundException":
+            raise
+        app.log.debug(f"cluster {app.config.cluster} not found: no tasks use {family}")
+    live = [t for t in tasks if (t.get("lastStatus") or t.get("desiredStatus")) != "STOPPED"]
+    return [t for t in live if t.get("taskDefinitionArn")]
+
+
+def in_use_reason(in_use: dict[str, str], name_or_arn: str) -> str:
+    """Why ``family:N`` (or its ARN) is in use, or ``""``."""
+    name = ecs.short_name(name_or_arn)
+    return next((why for arn, why in in_use.items() if ecs.short_name(arn) == name), "")
+
+
+def eventbridge_pinned_revisions(app: Any) -> dict[str, str]:
+    """Revision ARN -> rule name, for ECS targets of rules on the default event bus that pin a
+    revision. Without permission to list rules this warns and returns ``{}``."""
+    client = app.client("events")
+    pinned: dict[str, str] = {}
+    try:
+        for rule in _pages(client.list_rules, "Rules", {}):
+            name = str(rule["Name"])
+            for target in _pages(client.list_targets_by_rule, "Targets", {"Rule": name}):
+                arn = str((target.get("EcsParameters") or {}).get("TaskDefinitionArn") or "")
+                if arn and ecs.revision_of(arn) > 0:
+                    pinned.setdefault(arn, name)
+    except AwsError as exc:
+        if error_code(exc.__cause__ or exc) not in _DENIED:
+            raise
+        app.log.warning(
+            f"cannot list EventBridge rules ({exc}): revisions pinned by schedules are not protected"
+        )
+    return pinned
+
+
+def _pages(fn: Any, key: str, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = ecs.call(fn.__name__, fn, **kwargs, **({"NextToken": token} if token else {}))
+        items.extend(page.get(key, []))
+        token = page.get("NextToken")
+        if not token:
+            return items
+
+
+def _as_arn(ref: str, like: str) -> str:
+    """``app:3`` -> full task definition ARN in the account/region of ``like`` (any ECS ARN)."""
+    if ref.startswith("arn:") or not like.startswith("arn:"):
+        return ref
+    prefix = ":".join(like.split(":")[:5])
+    return f"{prefix}:task-definition/{ref}"
+
+
+# ---------------------------------------------------------------------------------------------
+# confirmation
+
+
+def ask(question: str, flag: str = "--force") -> str:
+    """Ask on the terminal and return the answer; refuse when nobody can answer (no TTY)."""
+    stdin = sys.stdin
+    if stdin is None or not stdin.isatty():
+        raise EcspressoError(f"{question} needs confirmation, but stdin is not a terminal: pass {flag}")
+    sys.stderr.write(question + " ")
+    sys.stderr.flush()
+    return stdin.readline().strip()
+
+
+def confirm(app: Any, question: str, *, force: bool) -> None:
+    """y/N prompt unless ``force``; anything but y/yes aborts."""
+    if force:
+        return
+    if ask(f"{question} [y/N]:").lower() not in ("y", "yes"):
+        app.log.info("Aborted")
+        raise EcspressoError("confirmation failed")
+
+
+# ---------------------------------------------------------------------------------------------
+# the command
+
+
+def deregister(app: App, opts: DeregisterOption) -> Result:
+    if not opts.revision and not (opts.keeps and opts.keeps > 0):
+        raise UsageError("--revision or --keeps required")
+    if opts.revision and opts.keeps:
+        raise UsageError("--revision and --keeps are mutually exclusive")
+    app.log.info("Starting deregister task definition" + (" (dry run)" if opts.dry_run else ""))
+    family = str(app.load_task_definition()["family"])
+    if opts.revision:
+        return _deregister_revision(app, opts, family)
+    return _deregister_keeps(app, opts, family)
+
+
+def _deregister_revision(app: App, opts: DeregisterOption, family: str) -> Result:
+    if opts.revision == "latest":
+        target = ecs.latest_task_definition_arn(app, family)
+    elif opts.revision.isdigit() and int(opts.revision) > 0:
+        target = f"{family}:{int(opts.revision)}"
+    else:
+        raise UsageError(f"invalid --revision {opts.revision!r}: a revision number or 'latest'")
+    td = ecs.describe_task_definition(app, target, tags=False)
+    arn, name = str(td["taskDefinitionArn"]), f"{family}:{td['revision']}"
+    if td.get("status") != "ACTIVE":
+        if not opts.delete:
+            app.log.info(f"{name} is already {td.get('status')}")
+            return _result(app, "no-change", arn, f"{name} is already {td.get('status')}")
+    else:
+        why = in_use_reason(in_use_revisions(app, family), arn)
+        if why:
+            raise EcspressoError(f"{name} is in use by {why}")
+        if opts.revision == "latest":
+            app.log.warning(
+                f"{name} is the newest revision: family-only references will use the previous one"
+            )
+    if opts.dry_run:
+        app.log.info(f"task definition {name} will be deregistered" + (" and deleted" if opts.delete else ""))
+        app.log.info("DRY RUN OK")
+        return _result(app, "dry-run", arn, name)
+    confirm(app, f"Deregister {name} ?", force=opts.force)
+    if td.get("status") == "ACTIVE":
+        _deregister_one(app, name)
+    if opts.delete:
+        _delete(app, [name])
+    return _result(app, "deregistered", arn, name)
+
+
+def _deregister_keeps(app: App, opts: DeregisterOption, family: str) -> Result:
+    keeps = int(opts.keeps or 0)
+    arns = sorted(
+        (a for a in ecs.list_task_definition_arns(app, family) if ecs.family_of(a) == family),
+        key=ecs.revision_of,
+    )
+    in_use = in_use_revisions(app, family)
+    candidates: list[str] = []
+    for arn in arns:
+        why = in_use_reason(in_use, arn)
+        if why:
+            app.log.info(f"{ecs.short_name(arn)} is in use by {why}. skip")
+        elif arns and arn == arns[-1]:
+            app.log.info(f"{ecs.short_name(arn)} is the newest revision. skip")
+        else:
+            candidates.append(arn)
+    # the newest revision, when not in use, counts as one of the revisions kept
+    kept_newest = 1 if arns and not in_use_reason(in_use, arns[-1]) else 0
+    victims = candidates[: max(0, len(candidates) - max(0, keeps - kept_newest))]
+    if not victims:
+        app.log.info("No need to deregister task definitions")
+        return _result(app, "no-change", "", "")
+    names = [ecs.short_name(a) for a in victims]
+    for name in names:
+        app.log.info(f"{name} will be deregistered")
+    if opts.dry_run:
+        app.log.info("DRY RUN OK")
+        return _result(app, "dry-run", "", ", ".join(names))
+    confirm(app, f"Deregister {len(names)} revisions?", force=opts.force)
+    pause = min(1.0, app.timing.poll_interval / 5)  # ecspresso pauses 1 s between calls
+    for i, name in enumerate(names):
+        if i:
+            app.timing.sleep(pause)
+        _deregister_one(app, name)
+    app.log.info(f"{len(names)} task definitions were deregistered")
+    if opts.delete:
+        _delete(app, names)
+    return _result(app, "deregistered", victims[-1], ", ".join(names))
+
+
+def _deregister_one(app: App, name: str) -> None:
+    app.log.info(f"Deregistering {name}")
+    ecs.call(
+        f"DeregisterTaskDefinition {name}", app.client("ecs").deregister_task_definition, taskDefinition=name
+    )
+    app.log.info(f"{name} was deregistered successfully")
+
+
+def _delete(app: App, names: list[str]) -> None:
+    client = app.client("ecs")
+    for i in range(0, len(names), DELETE_BATCH):
+        chunk = names[i : i + DELETE_BATCH]
+        app.log.info(f"Deleting task definitions {','.join(chunk)}")
+        out = ecs.call("DeleteTaskDefinitions", client.delete_task_definitions, taskDefinitions=chunk)
+        failures = out.get("failures") or []
+        if failures:
+            detail = "; ".join(
+                f"{f.get('arn', '?')}: {f.get('reason', '')} {f.get('detail', '')}".strip() for f in failures
+            )
+            raise EcspressoError(f"failed to delete task definitions: {detail}")
+        app.log.info(f"{len(chunk)} task definitions were deleted successfully")
+
+
+def _result(app: App, result: str, arn: str, message: str) -> Result:
+    return Result(
+        command="deregister",
+        result=result,
+        service=app.config.service,
+        cluster=app.config.cluster,
+        task_definition_arn=arn,
+        message=message,
+    )
+
+
+COMMANDS = [
+    Command("deregister", "deregister task definition revisions not in use", DeregisterOption, deregister)
+]
