@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,10 +28,6 @@ import yaml
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 EXECUTION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole"
-# moto loads ~20k default AMIs (and their snapshots) each time its EC2 backend is rebuilt, i.e. on the
-# first EC2 call after every sandbox reset: ~0.3 s per test that needs a subnet. Nothing here runs
-# instances. (Better placed in conftest.py; set here so the helpers are fast wherever they are used.)
-os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 _SESSIONS: dict[str, Any] = {}
 _CLIENTS: dict[tuple[str, str], Any] = {}

@@ -117,6 +117,9 @@ class App:
             self._config = load_config(
                 path, ext_str=self.ext_str, ext_code=self.ext_code, timeout_override=self.opts.timeout
             )
+            # plugins are set up while the config loads, as in ecspresso: an unknown plugin or a
+            # function defined twice fails every command (no AWS call: those happen on first use)
+            self.loader  # noqa: B018
         return self._config
 
     @property

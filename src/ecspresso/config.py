@@ -59,21 +59,46 @@ class Config:
         return self.path.parent
 
     def as_dict(self) -> dict[str, Any]:
-        """The config as ``render config`` prints it (ecspresso's field names)."""
+        """The config as ``render config`` prints it: ecspresso's field names, in its struct's order
+        (the same whatever the file's format), paths as resolved against the config's directory."""
         out: dict[str, Any] = {
-            "region": self.region,
-            "cluster": self.cluster,
-            "service": self.service or None,
-            "service_definition": str(self.service_definition) if self.service_definition else None,
-            "task_definition": str(self.task_definition) if self.task_definition else None,
-            "timeout": format_duration(self.timeout),
-            "plugins": self.plugins or None,
-            "appspec": self.appspec,
-            "codedeploy": self.codedeploy or None,
-            "ignore": {"tags": self.ignore_tags} if self.ignore_tags else None,
             "required_version": self.required_version,
+            "region": self.region or "",
+            "cluster": self.cluster,
+            "service": self.service,
+            "service_definition": _display(self.service_definition) if self.service_definition else "",
+            "task_definition": _display(self.task_definition) if self.task_definition else "",
+            "plugins": [_plugin_dict(p) for p in self.plugins] or None,
+            "appspec": self.appspec,
+            "filter_command": self.filter_command,
+            "timeout": format_duration(self.timeout),
+            "codedeploy": {k: self.codedeploy[k] for k in sorted(self.codedeploy, key=_codedeploy_key)}
+            or None,
+            "ignore": {"tags": self.ignore_tags} if self.ignore_tags else None,
         }
         return {k: v for k, v in out.items() if v is not None}
+
+
+def _codedeploy_key(key: str) -> tuple[int, str]:
+    order = ("application_name", "deployment_group_name", "deployment_config_name")
+    return (order.index(key) if key in order else len(order), key)
+
+
+def _plugin_dict(plugin: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``plugins`` entry as ecspresso's ConfigPlugin struct prints: name, config, func_prefix."""
+    out: dict[str, Any] = {"name": plugin.get("name"), "config": _sorted(plugin.get("config"))}
+    if plugin.get("func_prefix"):
+        out["func_prefix"] = plugin["func_prefix"]
+    return out
+
+
+def _sorted(value: Any) -> Any:
+    """Maps with sorted keys, recursively (Go's encoders print maps that way)."""
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
 
 
 def resolve_config_path(value: str | None, cwd: Path | None = None) -> Path:
@@ -132,8 +157,9 @@ def _read_document(path: Path, shown: str, ext_str: Mapping[str, str], ext_code:
     if suffix in (".json", ".jsonnet"):
         from ecspresso.render import jsonnet
 
+        # the name as shown, so go-jsonnet's errors name the file as the user wrote it
         text = jsonnet.evaluate_file(
-            path, ext_str=ext_str, ext_code=ext_code, natives=jsonnet.default_natives()
+            shown, ext_str=ext_str, ext_code=ext_code, natives=jsonnet.default_natives()
         )
         if template.has_actions(text):
             text = template.render(text, template.default_funcs(), source=shown)
@@ -220,7 +246,7 @@ def parse_duration(value: Any, *, source: str) -> float:
     if isinstance(value, int | float):
         return float(value) / 1e9
     s = str(value).strip()
-    if s in ("0", ""):
+    if s == "0":
         return 0.0
     pos, total = 0, 0.0
     for m in _DURATION_PART.finditer(s):
@@ -236,14 +262,18 @@ def parse_duration(value: Any, *, source: str) -> float:
 
 
 def format_duration(seconds: float) -> str:
-    """Seconds -> Go's Duration.String() (``10m0s``)."""
+    """Seconds -> Go's ``Duration.String()``: ``10m0s``, ``1h30m0s``, ``1.5s``, ``300ms``."""
     if seconds == 0:
         return "0s"
+    if seconds < 1:
+        for unit, scale in (("ms", 1e3), ("µs", 1e6), ("ns", 1e9)):
+            value = round(seconds * scale, 9)
+            if value >= 1 or unit == "ns":
+                return f"{value:g}{unit}"
     whole = int(seconds)
-    frac = seconds - whole
     h, rem = divmod(whole, 3600)
     m, s = divmod(rem, 60)
-    sec = f"{s + frac:g}s"
+    sec = f"{round(s + seconds - whole, 9):g}s"
     if h:
         return f"{h}h{m}m{sec}"
     if m:
@@ -306,27 +336,90 @@ def load_envfiles(paths: list[str]) -> None:
                 os.environ[key] = value
 
 
-_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_./]*$")
+_ENV_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "r": "\r", "n": "\n", "t": "\t"}
 
 
 def parse_env_line(raw: str, *, source: str, line: int) -> tuple[str, str]:
+    """One line of a dotenv file, as hashicorp/go-envparse (ecspresso's parser) reads it.
+
+    Blank and ``#`` lines give ``("", "")``. ``export KEY=value``; surrounding whitespace trimmed;
+    in unquoted text ``#`` starts a comment; quotes may cover parts of the value (``a'b c'``);
+    double quotes take JSON escapes (``\\n``, ``\\"``, ``\\u00e9``); single quotes none.
+    """
+
+    def fail(message: str) -> InputError:
+        return InputError(message, source=source, line=line)
+
     s = raw.strip()
     if not s or s.startswith("#"):
         return "", ""
-    if s.startswith("export "):
-        s = s[len("export ") :].lstrip()
     key, sep, value = s.partition("=")
-    key = key.strip()
-    if not sep or not _ENV_KEY.match(key):
-        raise InputError("expected KEY=VALUE", source=source, line=line)
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        quote, value = value[0], value[1:-1]
-        if quote == '"':
-            value = bytes(value, "utf-8").decode("unicode_escape") if "\\" in value else value
-    elif " #" in value:
-        value = value.split(" #", 1)[0].rstrip()
-    return key, value
+    if not sep:
+        raise fail("missing =")
+    key, value = key.strip(), value.strip()
+    if len(key) > len("export ") and key.startswith("export "):
+        key = key[len("export ") :]
+    if not key:
+        raise fail("empty key")
+    if not _ENV_KEY.match(key):
+        raise fail(f"invalid key {key!r}: keys must match [A-Za-z_][A-Za-z0-9/_.]*")
+    out: list[str] = []
+    last_significant = 0
+    mode = ""  # "", '"', "'" or "\\" (escape inside double quotes)
+    i = 0
+    while i < len(value):
+        c = value[i]
+        i += 1
+        if ord(c) < 32:
+            raise fail(f"0x{ord(c):02x} is an invalid value character")
+        if mode == "\\":
+            if c == "u":
+                code, i = _hex4(value, i, fail), i + 4
+                if 0xD800 <= code < 0xDC00 and value[i : i + 2] == "\\u":
+                    low, i = _hex4(value, i + 2, fail), i + 6
+                    ok = 0xDC00 <= low < 0xE000
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00) if ok else 0xFFFD
+                elif 0xD800 <= code < 0xE000:
+                    raise fail("incomplete Unicode surrogate pair")
+                out.append(chr(code))
+            elif c in _ENV_ESCAPES:
+                out.append(_ENV_ESCAPES[c])
+            else:
+                raise fail(f"invalid escape sequence: {c!r}")
+            last_significant, mode = len(out), '"'
+        elif mode == '"':
+            if c == '"':
+                mode = ""
+            elif c == "\\":
+                mode = "\\"
+            else:
+                out.append(c)
+                last_significant = len(out)
+        elif mode == "'":
+            if c == "'":
+                mode = ""
+            else:
+                out.append(c)
+                last_significant = len(out)
+        elif c in "\"'":
+            mode = c
+        elif c == "#":
+            return key, "".join(out[:last_significant])
+        else:
+            out.append(c)
+            if c not in " \t":
+                last_significant = len(out)
+    if mode:
+        raise fail({'"': 'unmatched "', "'": "unmatched '"}.get(mode, "incomplete escape sequence"))
+    return key, "".join(out)
+
+
+def _hex4(text: str, at: int, fail: Any) -> int:
+    digits = text[at : at + 4]
+    if len(digits) < 4 or not all(d in "0123456789abcdefABCDEF" for d in digits):
+        raise fail(f"invalid \\u escape {text[at - 2 : at + 4]!r}")
+    return int(digits, 16)
 
 
 def _display(path: Path) -> str:

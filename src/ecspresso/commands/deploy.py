@@ -159,7 +159,9 @@ def deploy(app: App, opts: DeployOption, *, command: str = "deploy") -> Result:
 def _changes(params: dict[str, Any], service: dict[str, Any]) -> bool:
     """Whether the UpdateService call changed anything besides (re)stating the task definition."""
     extra = set(params) - {"cluster", "service", "taskDefinition", "desiredCount"}
-    return bool(extra) or params.get("desiredCount", service.get("desiredCount")) != service.get("desiredCount")
+    return bool(extra) or params.get("desiredCount", service.get("desiredCount")) != service.get(
+        "desiredCount"
+    )
 
 
 def _handle_failure(app: App, opts: DeployOption, result: Result, outcome: WaitOutcome, t0: float) -> Result:

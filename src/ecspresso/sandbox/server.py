@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -61,6 +62,8 @@ class Sandbox:
     def start(self) -> Sandbox:
         if self._server is not None:
             return self
+        # ECS deploys need no AMIs; loading moto's ~20,000 defaults on every reset costs seconds
+        os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
         from moto.moto_server.threaded_moto_server import MotoRequestHandler
         from moto.server import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
