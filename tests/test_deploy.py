@@ -310,3 +310,15 @@ def test_deploy_of_the_running_revision_changes_nothing(sandbox: Any, project: P
     assert code == 0 and result.result == "no-change"
     code, result = cli(project, "deploy", "--skip-task-definition", "--tasks", "3")
     assert code == 0 and result.result == "deployed"
+
+
+def test_deploy_result_carries_the_diff_of_what_changed(sandbox: Any, project: Path) -> None:
+    set_image(project, "nginx:2")
+    code, result = cli(project, "deploy")
+    assert code == 0
+    changed = [
+        line
+        for line in result.diff.splitlines()
+        if line.startswith(("-", "+")) and not line.startswith(("---", "+++"))
+    ]
+    assert changed == ['-      "image": "nginx:1",', '+      "image": "nginx:2",']

@@ -70,7 +70,7 @@ class DefinitionLoader:
             log.warning(f"{shown}: field {key!r} is not part of a task definition; ignored")
         if stripped:
             log.warning(f"{shown}: describe-only fields removed: {', '.join(sorted(stripped))}")
-        td = check_against_model(drop_nulls(td), "RegisterTaskDefinition", shown, _source_text(path, text))
+        td = check_against_model(normalize.drop_nulls(td), "RegisterTaskDefinition", shown, _source_text(path, text))
         if not td.get("family"):
             raise InputError("task definition has no family", source=shown)
         if not td.get("containerDefinitions"):
@@ -186,15 +186,6 @@ def line_of_key(text: str, key: str) -> int | None:
     k = re.escape(key)
     m = re.search(rf'(?:"{k}"|\'{k}\'|(?<![\w$]){k})\s*:', text)
     return text.count("\n", 0, m.start()) + 1 if m else None
-
-
-def drop_nulls(obj: Any) -> Any:
-    """Object members that are null mean "not set" (as Go's decoding into pointers does)."""
-    if isinstance(obj, dict):
-        return {k: drop_nulls(v) for k, v in obj.items() if v is not None}
-    if isinstance(obj, list):
-        return [drop_nulls(v) for v in obj]
-    return obj
 
 
 def _source_text(path: Path, rendered: str) -> str:

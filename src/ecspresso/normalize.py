@@ -153,11 +153,12 @@ def _prepare(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _drop_none(obj: Any) -> Any:
+def drop_nulls(obj: Any) -> Any:
+    """Object members that are null mean "not set" (Go decodes them into nil pointers)."""
     if isinstance(obj, dict):
-        return {k: _drop_none(v) for k, v in obj.items() if v is not None}
+        return {k: drop_nulls(v) for k, v in obj.items() if v is not None}
     if isinstance(obj, list):
-        return [_drop_none(v) for v in obj]
+        return [drop_nulls(v) for v in obj]
     return obj
 
 
@@ -364,7 +365,7 @@ def _update_fields() -> list[str]:
 
 def _update_projection(sv: dict[str, Any]) -> dict[str, Any]:
     """ecspresso ``svToUpdateServiceInput`` without the CODE_DEPLOY restrictions."""
-    src = _drop_none(normalize_keys(sv))
+    src = drop_nulls(normalize_keys(sv))
     out = {k: copy.deepcopy(src[k]) for k in _update_fields() if k in src}
     out.setdefault("enableECSManagedTags", False)
     out.setdefault("enableExecuteCommand", False)
@@ -399,7 +400,7 @@ def create_service_input(sv: dict[str, Any]) -> dict[str, Any]:
     """CreateService parameters from a service definition: every member of the botocore
     CreateService input present in ``sv``; describe-only fields (status, deployments, events,
     serviceArn, createdAt, runningCount, …) and nulls are dropped, empty ``tags`` too."""
-    src = _drop_none(normalize_keys(sv))
+    src = drop_nulls(normalize_keys(sv))
     out = {k: copy.deepcopy(src[k]) for k in input_members("CreateServiceRequest") if k in src}
     if not out.get("tags"):
         out.pop("tags", None)

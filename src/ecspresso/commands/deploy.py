@@ -106,7 +106,9 @@ def deploy(app: App, opts: DeployOption, *, command: str = "deploy") -> Result:
     sv_local = app.load_service_definition() if opts.update_service else None
     if sv_local is not None:
         with app.reporter.phase("Service attributes"):
-            params.update(_attribute_changes(app, service, sv_local, opts.dry_run))
+            attrs, service_diff = _attribute_changes(app, service, sv_local, opts.dry_run)
+            params.update(attrs)
+            result.diff += service_diff
     count = desired_count(opts.tasks, sv_local, service)
     if count is not None:
         params["desiredCount"] = count
@@ -240,31 +242,33 @@ def _task_definition_for_deploy(app: App, opts: DeployOption, service: dict[str,
     registered = ecs.register_task_definition(app, td)
     arn = str(registered["taskDefinitionArn"])
     log.info(f"Task definition is registered {ecs.short_name(arn)}")
+    if current:
+        from ecspresso.diffing import diff_task_definitions
+
+        result.diff += diff_task_definitions(ecs.describe_task_definition(app, current), td,
+                                             remote_name=current, local_name=str(app.task_definition_path()))  # fmt: skip
     return arn
 
 
 def _attribute_changes(
     app: App, remote: dict[str, Any], local: dict[str, Any], dry_run: bool
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], str]:
     """UpdateService parameters for the service attributes, when they differ; tags synced here."""
-    from ecspresso.normalize import service_definition_for_diff, strip_unmanaged, update_service_input
+    from ecspresso.diffing import diff_services
+    from ecspresso.normalize import update_service_input
 
     log = app.log
     _sync_tags(app, remote, local, dry_run)
-    remote_cmp = strip_unmanaged(service_definition_for_diff({**remote, "tags": None}, remote=True), local)
-    local_cmp = service_definition_for_diff({**local, "tags": None})
-    if remote_cmp == local_cmp:
+    diff = diff_services({**remote, "tags": None}, {**local, "tags": None})  # tags are synced above
+    if not diff:
         log.info("service attributes will not change")
-        return {}
-    from ecspresso.diffing import diff_services
-
+        return {}, ""
     log.info("service attributes will change")
-    diff = diff_services({**remote, "tags": None}, {**local, "tags": None})
     for line in diff.splitlines():
-        app.log.debug(line)
+        log.info(line)
     attrs = update_service_input(local)
     attrs.pop("desiredCount", None)
-    return attrs
+    return attrs, diff
 
 
 def _sync_tags(app: App, remote: dict[str, Any], local: dict[str, Any], dry_run: bool) -> None:
