@@ -308,6 +308,7 @@ def test_wait_reports_a_failed_deployment(sandbox: Any, project: Path) -> None:
 def test_deploy_of_the_running_revision_changes_nothing(sandbox: Any, project: Path) -> None:
     code, result = cli(project, "deploy", "--skip-task-definition")
     assert code == 0 and result.result == "no-change"
+    assert result.deployment_id == ""  # no deployment was created by this step
     code, result = cli(project, "deploy", "--skip-task-definition", "--tasks", "3")
     assert code == 0 and result.result == "deployed"
 

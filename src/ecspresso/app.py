@@ -6,7 +6,6 @@ to a command function with that command's options.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -182,9 +181,3 @@ def _strip_ignored_tags(doc: dict[str, Any], ignore: list[str]) -> dict[str, Any
     if ignore and doc.get("tags"):
         doc = {**doc, "tags": [t for t in doc["tags"] if t.get("key") not in ignore]}
     return doc
-
-
-def env_default(name: str | None, default: Any) -> Any:
-    if name and name in os.environ:
-        return os.environ[name]
-    return default

@@ -170,10 +170,9 @@ def run(
             )
             return 0, None
         app = app_factory(gopts, reporter=reporter)
-        result = cmd.run(app, opts)
-        return (result.exit_code if isinstance(result, Result) else 0), result if isinstance(
-            result, Result
-        ) else None
+        outcome = cmd.run(app, opts)
+        result = outcome if isinstance(outcome, Result) else None
+        return (result.exit_code if result else 0), result
     except EcspressoError as exc:
         if reporter is not None:
             reporter.failure(exc, exc.result if isinstance(exc.result, Result) else None)

@@ -70,7 +70,9 @@ class DefinitionLoader:
             log.warning(f"{shown}: field {key!r} is not part of a task definition; ignored")
         if stripped:
             log.warning(f"{shown}: describe-only fields removed: {', '.join(sorted(stripped))}")
-        td = check_against_model(normalize.drop_nulls(td), "RegisterTaskDefinition", shown, _source_text(path, text))
+        td = check_against_model(
+            normalize.drop_nulls(td), "RegisterTaskDefinition", shown, _source_text(path, text)
+        )
         if not td.get("family"):
             raise InputError("task definition has no family", source=shown)
         if not td.get("containerDefinitions"):

@@ -81,6 +81,7 @@ class Interrupted(EcspressoError):
     """SIGINT or SIGTERM arrived; raised in the main thread by the front end's signal handler."""
 
     default_title = "interrupted"
+    exit_code = 130
 
     def __init__(self, signal_name: str = "SIGINT") -> None:
         super().__init__(f"interrupted by {signal_name}")

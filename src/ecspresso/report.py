@@ -32,7 +32,7 @@ class StoppedTask:
             bits = []
             if c.get("exitCode") is not None:
                 bits.append(f"exit code {c['exitCode']}")
-            if c.get("reason"):
+            if c.get("reason") and c["reason"] != self.stopped_reason:
                 bits.append(str(c["reason"]))
             if bits:
                 parts.append(f"container {c.get('name', '?')}: " + ", ".join(bits))

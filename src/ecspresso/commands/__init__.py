@@ -7,7 +7,6 @@ command module must stay cheap: boto3 is only imported when a command actually c
 from __future__ import annotations
 
 import importlib
-import importlib.util
 
 from ecspresso.options import Command
 
@@ -27,16 +26,10 @@ MODULES = (
 )
 
 
-def _available(name: str) -> bool:
-    return importlib.util.find_spec(f"ecspresso.commands.{name}") is not None
-
-
 def registry() -> dict[str, Command]:
     """name (and alias) -> Command, in the order of ``MODULES``."""
     out: dict[str, Command] = {}
     for name in MODULES:
-        if not _available(name):
-            continue
         module = importlib.import_module(f"ecspresso.commands.{name}")
         for cmd in module.COMMANDS:
             out[cmd.name] = cmd

@@ -129,8 +129,8 @@ def deploy(app: App, opts: DeployOption, *, command: str = "deploy") -> Result:
             "service"
         ]
     new = primary(updated) or {}
-    result.deployment_id = str(new.get("id") or "")
-    created_deployment = bool(result.deployment_id) and new.get("id") != prev.get("id")
+    created_deployment = bool(new.get("id")) and new.get("id") != prev.get("id")
+    result.deployment_id = str(new["id"]) if created_deployment else ""
     log.info(f"Service is updating: {ecs.short_name(td_arn or str(new.get('taskDefinition', '')))}"
              + (f" (deployment {result.deployment_id})" if created_deployment else " (no new deployment)"))  # fmt: skip
     if not opts.wait:
@@ -140,7 +140,7 @@ def deploy(app: App, opts: DeployOption, *, command: str = "deploy") -> Result:
         return result
     app.timing.sleep(app.timing.settle_delay)
     request = WaitRequest(
-        deployment_id=result.deployment_id if created_deployment else "",
+        deployment_id=result.deployment_id,
         task_definition=str(new.get("taskDefinition") or td_arn),
         until=opts.wait_until,
         timeout=cfg.timeout,
