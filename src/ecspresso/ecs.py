@@ -77,12 +77,14 @@ def list_task_definition_arns(
                           familyPrefix=family, sort=sort, status=status))  # fmt: skip
 
 
-def latest_task_definition_arn(app: Any, family: str) -> str:
-    arns = list_task_definition_arns(app, family, sort="DESC")
-    matching = [a for a in arns if family_of(a) == family]
-    if not matching:
+def latest_task_definition_arn(app: Any, family: str, *, missing_ok: bool = False) -> str:
+    """The newest ACTIVE revision of ``family``; ``""`` if there is none and ``missing_ok``."""
+    arns = [a for a in list_task_definition_arns(app, family, sort="DESC") if family_of(a) == family]
+    if not arns:
+        if missing_ok:
+            return ""
         raise EcspressoError(f"no ACTIVE revision of task definition family {family!r}")
-    return max(matching, key=revision_of)
+    return max(arns, key=revision_of)
 
 
 def register_task_definition(app: Any, td: dict[str, Any]) -> dict[str, Any]:

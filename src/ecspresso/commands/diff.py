@@ -86,10 +86,8 @@ def diff(app: App, opts: DiffOption) -> Result:
     local_td = app.load_task_definition()
     family = str(local_td["family"])
     if not remote_td_arn:
-        arns = [a for a in ecs.list_task_definition_arns(app, family) if ecs.family_of(a) == family]
-        if arns:
-            remote_td_arn = max(arns, key=ecs.revision_of)
-        else:
+        remote_td_arn = ecs.latest_task_definition_arn(app, family, missing_ok=True)
+        if not remote_td_arn:
             log.info("task definition not found, will register a new task definition")
     remote_td = None
     if remote_td_arn:
