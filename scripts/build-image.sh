@@ -4,7 +4,11 @@
 # the locked wheels downloaded beforehand (the builder itself has no route to PyPI).
 #
 #   scripts/build-image.sh                   build localhost/ecspresso-py:dev
-#   scripts/build-image.sh --smoke           ... then smoke-test it the way the runner starts it
+#   scripts/build-image.sh --smoke           ... then smoke-test it the way the runner starts it:
+#                                              the quick checks below, then scripts/smoke-image.py
+#                                              (deploy, failed deploy rolled back, cancel, against
+#                                              the sandbox on 127.0.0.1; image size, start-up time)
+#   scripts/build-image.sh --deploy-smoke    ... only scripts/smoke-image.py after the build
 #   scripts/build-image.sh --smoke --no-build   only the smoke test, on the image already built
 #
 # Environment:
@@ -13,6 +17,8 @@
 #                                              cached on first use: ~1 min)
 #   MIRROR  Debian mirror for debootstrap     (default http://deb.debian.org/debian)
 #   PYTHON  interpreter whose pip downloads the wheels (default python3)
+#   VENV_PYTHON  the project's venv, which runs the sandbox and smoke-image.py (default .venv/bin/python)
+#   SMOKE_ARGS   extra arguments for smoke-image.py, e.g. "--keep --json figures.json"
 #
 # Debian bookworm's python3 is 3.11, so this also proves requirements.lock installs on 3.11;
 # the released image uses python:3.12-slim-bookworm (the Dockerfile's default BASE).
@@ -24,13 +30,17 @@ IMAGE=${IMAGE:-localhost/ecspresso-py:dev}
 BASE=${BASE:-localhost/debian-py:bookworm}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 PYTHON=${PYTHON:-python3}
+VENV_PYTHON=${VENV_PYTHON:-.venv/bin/python}
+SMOKE_ARGS=${SMOKE_ARGS:-}
 smoke=false
+deploy_smoke=false
 build=true
 for arg in "$@"; do
   case "$arg" in
-    --smoke) smoke=true ;;
+    --smoke) smoke=true; deploy_smoke=true ;;
+    --deploy-smoke) deploy_smoke=true ;;
     --no-build) build=false ;;
-    *) echo "usage: $0 [--smoke] [--no-build]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--smoke | --deploy-smoke] [--no-build]" >&2; exit 2 ;;
   esac
 done
 
@@ -201,6 +211,22 @@ smoke() {
     "$fc/set_output_1"
 }
 
+# --- 5. deploy smoke (issue #5) -------------------------------------------------------------------
+# The Action's real work inside the image: deploy, a failed deploy rolled back, and a cancelled
+# one, against the sandbox started on the host; then image size and start-up time. The driver
+# runs in the project's venv (the sandbox needs moto; the checks use boto3 and runner_oracle).
+deploy_smoke() {
+  if [ -n "$ctr" ]; then buildah rm "$ctr" >/dev/null 2>&1 || true; ctr=; fi
+  if ! "$VENV_PYTHON" -c 'import boto3, moto, yaml, ecspresso.sandbox' 2>/dev/null; then
+    echo "build-image.sh: $VENV_PYTHON lacks boto3/moto/ecspresso (make setup?)" >&2
+    exit 1
+  fi
+  log "deploy smoke: scripts/smoke-image.py --image $IMAGE"
+  local extra=()
+  read -r -a extra <<<"$SMOKE_ARGS"
+  "$VENV_PYTHON" scripts/smoke-image.py --image "$IMAGE" --base "$BASE" "${extra[@]}"
+}
+
 if $build; then
   build_base
   download_wheels
@@ -208,4 +234,7 @@ if $build; then
 fi
 if $smoke; then
   smoke
+fi
+if $deploy_smoke; then
+  deploy_smoke
 fi

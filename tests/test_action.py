@@ -237,3 +237,21 @@ def test_hyphenated_inputs_survive_the_entrypoint(sandbox: Any, workspace: Path,
     step = run_step(workspace, sandbox, tmp_path, dry_run="true", log_format="json")
     assert step.outputs["result"] == "dry-run"
     assert sandbox.mutating_operations() == []
+
+
+def test_text_from_ecs_cannot_inject_workflow_commands(sandbox: Any, workspace: Path, tmp_path: Path) -> None:
+    sandbox.scenario(
+        "web", "fail", polls=2, reason="CannotPullContainerError: ##[warning title=x]injected ::error::also"
+    )
+    set_image(workspace / "ecspresso.yml", "nginx:broken")
+    step = run_step(workspace, sandbox, tmp_path)
+    assert step.code == 1
+    assert not [a for a in step.log.annotations if a.level == "warning"]
+    assert len([a for a in step.log.annotations if a.level == "error"]) == 1  # ours, carrying the text
+    assert not step.log.errors
+
+
+def test_version_command(sandbox: Any, workspace: Path, tmp_path: Path) -> None:
+    step = run_step(workspace, sandbox, tmp_path, command="version")
+    assert step.code == 0, step.raw
+    assert "ecspresso-py v" in step.raw

@@ -115,7 +115,7 @@ class GitHubReporter(Reporter):
         super().__init__()
         self.failed: tuple[EcspressoError, Result | None] | None = None
         log.on_mask(gha.add_mask)
-        self.log_processors = (_warnings_as_annotations,)
+        self.log_processors = (_defuse_commands, _warnings_as_annotations)
 
     @contextmanager
     def phase(self, title: str) -> Iterator[None]:
@@ -133,6 +133,15 @@ class GitHubReporter(Reporter):
         if isinstance(error, EcspressoError):
             self.failed = (error, result)
             gha.annotation("error", str(error), title=error.title)
+
+
+def _defuse_commands(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Log text comes partly from ECS (events, stopped reasons quoting the task's command): the
+    runner executes the legacy ``##[name]`` form anywhere in a line, so break that sequence up."""
+    for key, value in list(event.items()):
+        if isinstance(value, str) and "##[" in value:
+            event[key] = value.replace("##[", "##\u2060[")
+    return event
 
 
 def _warnings_as_annotations(

@@ -87,7 +87,7 @@ def build_parser(commands: dict[str, Command]) -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Deploy to Amazon ECS (ecspresso-compatible).")
     add_options(parser, GlobalOptions)
     sub = parser.add_subparsers(dest="command", metavar="<command>", parser_class=_Parser)
-    sub.add_parser("version", help="print the version")
+    add_options(sub.add_parser("version", help="print the version"), GlobalOptions, suppress=True)
     seen: set[int] = set()
     for cmd in commands.values():
         if id(cmd) in seen:
