@@ -323,3 +323,18 @@ def test_deploy_result_carries_the_diff_of_what_changed(sandbox: Any, project: P
         if line.startswith(("-", "+")) and not line.startswith(("---", "+++"))
     ]
     assert changed == ['-      "image": "nginx:1",', '+      "image": "nginx:2",']
+
+
+def test_every_operation_of_a_deploy_survives_throttling(sandbox: Any, project: Path) -> None:
+    set_image(project, "nginx:2")
+    assert cli(project, "deploy")[0] == 0
+    operations = set(sandbox.operations)
+    assert {"DescribeServices", "RegisterTaskDefinition", "UpdateService"} <= operations
+    sandbox.operations.clear()
+    for op in operations:
+        sandbox.fault(op, "ThrottlingException", status=400, times=2)
+    set_image(project, "nginx:3")
+    code, result = cli(project, "deploy")
+    assert code == 0 and result.result == "deployed"
+    for op in operations:
+        assert sandbox.operations.count(op) >= 3, op  # two throttled attempts, then the real one
