@@ -13,7 +13,6 @@ import dataclasses
 import os
 import re
 import shlex
-import signal
 import sys
 import time
 from collections.abc import Iterator, MutableMapping
@@ -21,7 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ecspresso import gha, log
-from ecspresso.errors import EcspressoError, Interrupted, UsageError
+from ecspresso.errors import EcspressoError, UsageError
 from ecspresso.report import Reporter, Result
 
 _KV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
@@ -252,15 +251,10 @@ def _cell(text: str) -> str:
     return log.redact(" ".join(str(text).split())).replace("|", "\\|")
 
 
-def _on_signal(signum: int, _frame: Any) -> None:
-    raise Interrupted(signal.Signals(signum).name)
-
-
 def main() -> int:
-    from ecspresso.cli import run
+    from ecspresso.cli import install_signal_handlers, run
 
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    install_signal_handlers()
     started = time.monotonic()
     reporter = GitHubReporter()
     command = gha.get_input("command") or "deploy"

@@ -146,6 +146,13 @@ def _on_signal(signum: int, _frame: Any) -> None:
     raise Interrupted(signal.Signals(signum).name)
 
 
+def install_signal_handlers() -> None:
+    """SIGINT and SIGTERM raise :class:`Interrupted` in the main thread (PID 1 in the container
+    ignores a signal it has no handler for; the runner sends SIGINT, then SIGTERM, on cancel)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _on_signal)
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -182,8 +189,8 @@ def run(
 
             traceback.print_exception(exc, file=sys.stderr)
         return exc.exit_code, exc.result if isinstance(exc.result, Result) else None
-    except KeyboardInterrupt:
-        log.get_logger().error("FAILED. Interrupted")
+    except KeyboardInterrupt as exc:
+        log.get_logger().error(f"FAILED. interrupted by {getattr(exc, 'signal_name', 'SIGINT')}")
         return 130, None
     except SystemExit as exc:  # --help
         return int(exc.code or 0), None
@@ -197,7 +204,7 @@ def run(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _on_signal)
+    install_signal_handlers()
     code, _ = run(sys.argv[1:] if argv is None else argv)
     return code
 

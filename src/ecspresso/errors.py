@@ -77,11 +77,12 @@ class DeployFailed(EcspressoError):
     default_title = "deployment failed"
 
 
-class Interrupted(EcspressoError):
-    """SIGINT or SIGTERM arrived; raised in the main thread by the front end's signal handler."""
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; raised in the main thread by the front end's signal handler.
 
-    default_title = "interrupted"
-    exit_code = 130
+    A BaseException, like KeyboardInterrupt, so that library code catching ``Exception`` (botocore's
+    retry handling around a socket read) cannot swallow it and keep the process polling.
+    """
 
     def __init__(self, signal_name: str = "SIGINT") -> None:
         super().__init__(f"interrupted by {signal_name}")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from ecspresso import log
+from ecspresso.errors import DeployFailed
 
 
 @dataclass
@@ -67,6 +68,15 @@ class Result:
     def revision(self) -> str:
         tail = self.task_definition_arn.rsplit("/", 1)[-1]
         return tail.split(":")[1] if ":" in tail else ""
+
+
+def failed(result: Result, exit_code: int = 1) -> DeployFailed:
+    """The error to raise when a deploy/rollback/wait did not come up; it carries ``result``
+    (with ``exit_code`` set) so the front ends can still write outputs and a summary."""
+    err = DeployFailed(result.message or f"{result.command} failed")
+    err.exit_code = result.exit_code = exit_code
+    err.result = result
+    return err
 
 
 class Reporter:

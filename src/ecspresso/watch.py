@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from ecspresso import ecs
-from ecspresso.errors import Interrupted
+from ecspresso.config import format_duration
 from ecspresso.report import StoppedTask
 from ecspresso.rollout import (
     State,
@@ -33,6 +33,7 @@ class WaitRequest:
     fail_after_task_failures: int = 0
     since: datetime | None = None  # events older than this are not printed
     wait_for_ecs_rollback: bool = True  # keep polling while ECS rolls back, to report its outcome
+    settle: bool = True  # first give ECS a moment after UpdateService (ecspresso's delayForServiceChanged)
 
 
 @dataclass
@@ -65,6 +66,8 @@ def watch_rollout(app: Any, req: WaitRequest) -> WaitOutcome:
     polls = 0
     timed_out = False
     try:
+        if req.settle:
+            timing.sleep(timing.settle_delay)
         while True:
             service = ecs.describe_service(app, include_tags=False)
             polls += 1
@@ -84,15 +87,15 @@ def watch_rollout(app: Any, req: WaitRequest) -> WaitOutcome:
                 timed_out = True
                 verdict = Verdict(
                     State.FAILED,
-                    f"timed out after {_fmt_seconds(req.timeout)} waiting for the deployment: {outstanding}",
+                    f"timed out after {format_duration(req.timeout)} waiting for the deployment: {outstanding}",
                 )
                 break
             interval = timing.poll_interval if changed else min(interval * 1.5, timing.max_poll_interval)
             if req.timeout:
                 interval = max(0.0, min(interval, req.timeout - elapsed))
             timing.sleep(interval)
-    except (Interrupted, KeyboardInterrupt) as exc:
-        name = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
+    except KeyboardInterrupt as exc:  # Interrupted (SIGINT/SIGTERM) included
+        name = getattr(exc, "signal_name", "SIGINT")
         state = pending_description(service) if service else "unknown"
         verdict = Verdict(
             State.FAILED,
@@ -186,9 +189,3 @@ def explain_failure(app: Any, outcome: WaitOutcome, *, last_events: int = 5) -> 
             log.error(f"  event: {message}")
     for task in outcome.stopped_tasks:
         log.error(f"  stopped task {task.task_id} ({task.task_definition}): {task.summary()}")
-
-
-def _fmt_seconds(seconds: float) -> str:
-    from ecspresso.config import format_duration
-
-    return format_duration(seconds)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from ecspresso import autoscaling, ecs
 from ecspresso.app import App
-from ecspresso.errors import DeployFailed, EcspressoError, InputError, UsageError
+from ecspresso.errors import EcspressoError, InputError, UsageError
 from ecspresso.options import Command, option
-from ecspresso.report import Result
+from ecspresso.report import Result, failed
 from ecspresso.rollout import State, primary
 from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure, failure_reason, watch_rollout
 
@@ -138,7 +138,6 @@ def deploy(app: App, opts: DeployOption, *, command: str = "deploy") -> Result:
         result.result = "deployed"
         result.duration = app.timing.now() - t0
         return result
-    app.timing.sleep(app.timing.settle_delay)
     request = WaitRequest(
         deployment_id=result.deployment_id,
         task_definition=str(new.get("taskDefinition") or td_arn),
@@ -155,7 +154,7 @@ def deploy(app: App, opts: DeployOption, *, command: str = "deploy") -> Result:
         log.info(f"Service is deployed: {ecs.short_name(request.task_definition)}")
         result.result = "deployed" if created_deployment or _changes(params, service) else "no-change"
         return result
-    return _handle_failure(app, opts, result, outcome, t0)
+    _handle_failure(app, opts, result, outcome, t0)
 
 
 def _changes(params: dict[str, Any], service: dict[str, Any]) -> bool:
@@ -166,7 +165,9 @@ def _changes(params: dict[str, Any], service: dict[str, Any]) -> bool:
     )
 
 
-def _handle_failure(app: App, opts: DeployOption, result: Result, outcome: WaitOutcome, t0: float) -> Result:
+def _handle_failure(
+    app: App, opts: DeployOption, result: Result, outcome: WaitOutcome, t0: float
+) -> NoReturn:
     """Explain, then (if asked) roll back; always ends by raising DeployFailed."""
     from ecspresso.commands.rollback import rollback_after_failed_deploy
 
@@ -175,7 +176,7 @@ def _handle_failure(app: App, opts: DeployOption, result: Result, outcome: WaitO
     result.exit_code = 1
     if outcome.interrupted:
         result.message = f"{outcome.verdict.reason}. Not rolling back an interrupted deploy: run 'ecspresso rollback' if needed."
-        _raise(result, exit_code=130)
+        raise failed(result, exit_code=130)
     if opts.rollback_on_failure:
         with app.reporter.phase("Rollback"):
             rollback_after_failed_deploy(app, result, outcome, deregister_failed=opts.deregister_failed)
@@ -187,16 +188,7 @@ def _handle_failure(app: App, opts: DeployOption, result: Result, outcome: WaitO
     else:
         result.message = f"deploy failed: {failure_reason(outcome)}"
     result.duration = app.timing.now() - t0
-    _raise(result)
-    raise AssertionError("unreachable")
-
-
-def _raise(result: Result, exit_code: int = 1) -> None:
-    err = DeployFailed(result.message or "deploy failed")
-    err.exit_code = exit_code
-    result.exit_code = exit_code
-    err.result = result
-    raise err
+    raise failed(result)
 
 
 def _fill_from_outcome(result: Result, outcome: WaitOutcome) -> None:
@@ -335,7 +327,6 @@ def _create(app: App, opts: DeployOption, result: Result, started: datetime) -> 
     if not opts.wait:
         result.result = "deployed"
         return result
-    app.timing.sleep(app.timing.settle_delay)
     outcome = watch_rollout(app, WaitRequest(deployment_id=result.deployment_id, task_definition=arn, until="stable",
                                              timeout=cfg.timeout, fail_after_task_failures=opts.fail_after_task_failures,
                                              since=started))  # fmt: skip
@@ -346,8 +337,7 @@ def _create(app: App, opts: DeployOption, result: Result, started: datetime) -> 
     explain_failure(app, outcome)
     result.result = "failed"
     result.message = f"service creation failed: {failure_reason(outcome)}"
-    _raise(result)
-    raise AssertionError("unreachable")
+    raise failed(result)
 
 
 COMMANDS = [

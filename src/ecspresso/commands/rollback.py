@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 
 from ecspresso import autoscaling, ecs
 from ecspresso.app import App
-from ecspresso.errors import DeployFailed, EcspressoError, UsageError
+from ecspresso.errors import EcspressoError, UsageError
 from ecspresso.options import Command, option
-from ecspresso.report import Result
+from ecspresso.report import Result, failed
 from ecspresso.rollout import State, primary
 from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure, failure_reason, watch_rollout
 
@@ -67,7 +67,7 @@ def rollback(app: App, opts: RollbackOption) -> Result:
         explain_failure(app, outcome)
         result.result = "failed"
         result.message = f"rollback to {ecs.short_name(target)} failed: {outcome.verdict.reason}"
-        raise _failed(result)
+        raise failed(result)
     result.result = "rolled-back"
     result.rolled_back = True
     log.info(f"Service is rolled back to {ecs.short_name(target)}")
@@ -106,7 +106,6 @@ def _update_and_wait(
     if not wait:
         app.log.info("Service is rolled back (not waiting).")
         return None
-    app.timing.sleep(app.timing.settle_delay)
     created = dep.get("id") != before.get("id")
     request = WaitRequest(deployment_id=result.deployment_id if created else "", task_definition=target,
                           until=until, timeout=cfg.timeout, since=started)  # fmt: skip
@@ -180,13 +179,6 @@ def deregister_if_unused(app: App, arn: str) -> bool:
     )
     app.log.info(f"Task definition {ecs.short_name(arn)} is deregistered")
     return True
-
-
-def _failed(result: Result) -> DeployFailed:
-    err = DeployFailed(result.message)
-    result.exit_code = 1
-    err.result = result
-    return err
 
 
 COMMANDS = [

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from ecspresso import ecs
 from ecspresso.app import App
-from ecspresso.errors import DeployFailed, EcspressoError
+from ecspresso.errors import EcspressoError
 from ecspresso.options import Command, option
-from ecspresso.report import Result
+from ecspresso.report import Result, failed
 from ecspresso.rollout import primary
 from ecspresso.watch import WaitRequest, explain_failure, watch_rollout
 
@@ -31,7 +31,7 @@ def wait(app: App, opts: WaitOption) -> Result:
     result = Result(command="wait", service=cfg.service, cluster=cfg.cluster,
                     task_definition_arn=str(dep.get("taskDefinition") or ""), deployment_id=str(dep.get("id") or ""))  # fmt: skip
     outcome = watch_rollout(app, WaitRequest(deployment_id=result.deployment_id, task_definition=result.task_definition_arn,
-                                             until=opts.wait_until, timeout=cfg.timeout,
+                                             until=opts.wait_until, timeout=cfg.timeout, settle=False,
                                              fail_after_task_failures=opts.fail_after_task_failures,
                                              since=datetime.now(UTC)))  # fmt: skip
     result.events, result.stopped_tasks = outcome.events[-10:], outcome.stopped_tasks
@@ -39,11 +39,9 @@ def wait(app: App, opts: WaitOption) -> Result:
         app.log.info("Service is stable" if opts.wait_until == "stable" else "Service is deployed")
         return result
     explain_failure(app, outcome)
-    result.result, result.exit_code = "failed", 1
+    result.result = "failed"
     result.message = f"wait failed: {outcome.verdict.reason}"
-    err = DeployFailed(result.message)
-    err.result = result
-    raise err
+    raise failed(result)
 
 
 COMMANDS = [
