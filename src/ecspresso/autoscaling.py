@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ecspresso import ecs
 
 
-def requested(opts: Any) -> bool:
-    return bool(
-        getattr(opts, "suspend_auto_scaling", False)
-        or getattr(opts, "resume_auto_scaling", False)
-        or getattr(opts, "auto_scaling_min", None) is not None
-        or getattr(opts, "auto_scaling_max", None) is not None
-    )
+@dataclass(frozen=True)
+class Request:
+    """The auto scaling flags of a command (deploy and scale have all four; rollback has
+    suspend/resume only)."""
+
+    suspend: bool = False
+    resume: bool = False
+    min: int | None = None
+    max: int | None = None
+
+    @property
+    def requested(self) -> bool:
+        return self.suspend or self.resume or self.min is not None or self.max is not None
 
 
-def apply(app: Any, opts: Any, *, dry_run: bool) -> None:
+def apply(app: Any, opts: Request, *, dry_run: bool) -> None:
     """ecspresso's autoscaling.go: only when a flag was given; suspend wins over resume."""
-    if not requested(opts):
+    if not opts.requested:
         return
     cfg = app.config
     log = app.log
@@ -35,20 +42,20 @@ def apply(app: Any, opts: Any, *, dry_run: bool) -> None:
         "ResourceId": resource,
         "ScalableDimension": "ecs:service:DesiredCount",
     }
-    if opts.suspend_auto_scaling or opts.resume_auto_scaling:
-        suspend = bool(opts.suspend_auto_scaling)
+    if opts.suspend or opts.resume:
+        suspend = opts.suspend
         params["SuspendedState"] = {
             "DynamicScalingInSuspended": suspend,
             "DynamicScalingOutSuspended": suspend,
             "ScheduledScalingSuspended": suspend,
         }
-    if opts.auto_scaling_min is not None:
-        params["MinCapacity"] = opts.auto_scaling_min
-    if opts.auto_scaling_max is not None:
-        params["MaxCapacity"] = opts.auto_scaling_max
+    if opts.min is not None:
+        params["MinCapacity"] = opts.min
+    if opts.max is not None:
+        params["MaxCapacity"] = opts.max
     what = ", ".join(
         f"{k}={v}" for k, v in (("suspended", params.get("SuspendedState", {}).get("DynamicScalingInSuspended")),
-                                ("min", opts.auto_scaling_min), ("max", opts.auto_scaling_max)) if v is not None
+                                ("min", opts.min), ("max", opts.max)) if v is not None
     )  # fmt: skip
     if dry_run:
         log.info(f"auto scaling would be updated: {what} (dry run)")

@@ -113,6 +113,37 @@ def error_code(exc: BaseException) -> str:
     return ""
 
 
+#: error codes that mean "try again later" (botocore's standard retry mode retries the same set)
+TRANSIENT_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
+    "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled",
+    "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException",
+    "RequestTimeout", "RequestTimeoutException", "InternalError", "InternalFailure", "InternalServerError",
+    "ServiceUnavailable", "ServiceUnavailableException", "ServerException",
+})  # fmt: skip
+_TRANSIENT_TYPES = (
+    "EndpointConnectionError",
+    "ReadTimeoutError",
+    "ConnectTimeoutError",
+    "ConnectionClosedError",
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Throttling, a 5xx answer, a time-out or a lost connection: the call may have taken effect
+    (a write) and may succeed if repeated later."""
+    if type(exc).__name__ in _TRANSIENT_TYPES:
+        return True
+    if error_code(exc) in TRANSIENT_CODES:
+        return True
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return isinstance(status, int) and status >= 500
+    return False
+
+
 def describe_error(exc: BaseException) -> str:
     """One line for a botocore error: ``Code: message`` without the SDK's boilerplate."""
     response = getattr(exc, "response", None)

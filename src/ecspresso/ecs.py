@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from ecspresso.aws import describe_error, error_code
+from ecspresso.aws import describe_error, error_code, is_transient
 from ecspresso.errors import AwsError, EcspressoError
 
 T = TypeVar("T")
 
 
 def call(what: str, fn: Callable[..., T], **kwargs: Any) -> T:
-    """Run one AWS call; a non-retryable error becomes ``AwsError("<what>: Code: message")``."""
+    """Run one AWS call; an error left after botocore's retries becomes
+    ``AwsError("<what>: Code: message")`` carrying the code and whether it was transient."""
     try:
         return fn(**kwargs)
     except EcspressoError:
@@ -24,8 +25,9 @@ def call(what: str, fn: Callable[..., T], **kwargs: Any) -> T:
     except Exception as exc:
         if type(exc).__name__ in ("ClientError", "ParamValidationError", "EndpointConnectionError",
                                   "ReadTimeoutError", "ConnectTimeoutError", "NoCredentialsError",
-                                  "NoRegionError") or error_code(exc):  # fmt: skip
-            raise AwsError(f"{what}: {describe_error(exc)}") from exc
+                                  "NoRegionError", "ConnectionClosedError") or error_code(exc):  # fmt: skip
+            raise AwsError(f"{what}: {describe_error(exc)}", code=error_code(exc),
+                           transient=is_transient(exc)) from exc  # fmt: skip
         raise
 
 
@@ -77,6 +79,15 @@ def list_task_definition_arns(
                           familyPrefix=family, sort=sort, status=status))  # fmt: skip
 
 
+def iter_task_definition_arns(
+    app: Any, family: str, *, sort: str = "DESC", status: str = "ACTIVE"
+) -> Iterator[str]:
+    """Revision ARNs of ``family`` page by page (stop iterating to stop listing)."""
+    return _paginate(
+        app, "list_task_definitions", "taskDefinitionArns", familyPrefix=family, sort=sort, status=status
+    )
+
+
 def latest_task_definition_arn(app: Any, family: str, *, missing_ok: bool = False) -> str:
     """The newest ACTIVE revision of ``family``; ``""`` if there is none and ``missing_ok``."""
     arns = [a for a in list_task_definition_arns(app, family, sort="DESC") if family_of(a) == family]
@@ -87,7 +98,16 @@ def latest_task_definition_arn(app: Any, family: str, *, missing_ok: bool = Fals
     return max(arns, key=revision_of)
 
 
+def without_empty_tags(params: dict[str, Any]) -> dict[str, Any]:
+    """ECS refuses ``"tags": []`` ("Tags can not be empty"); a definition with an empty list
+    means no tags, as in ecspresso."""
+    if "tags" in params and not params["tags"]:
+        return {k: v for k, v in params.items() if k != "tags"}
+    return params
+
+
 def register_task_definition(app: Any, td: dict[str, Any]) -> dict[str, Any]:
+    td = without_empty_tags(td)
     out = call(f"RegisterTaskDefinition {td.get('family')}", app.client("ecs").register_task_definition, **td)
     return dict(out["taskDefinition"])
 

@@ -66,9 +66,22 @@ class TemplateError(InputError):
 
 
 class AwsError(EcspressoError):
-    """An AWS API call failed for a reason that is not transient (after botocore's retries)."""
+    """An AWS API call failed after botocore's retries.
+
+    ``code`` is the AWS error code (``ThrottlingException``, ``AccessDeniedException``…, ``""``
+    when there was no answer); ``transient`` says whether the same call may succeed later
+    (throttling, 5xx, time-outs, connection errors): a *write* that failed that way may still have
+    taken effect, and a *read* that failed that way is worth retrying later.
+    """
 
     default_title = "AWS API error"
+
+    def __init__(
+        self, message: str, *, code: str = "", transient: bool = False, title: str | None = None
+    ) -> None:
+        super().__init__(message, title=title)
+        self.code = code
+        self.transient = transient
 
 
 class DeployFailed(EcspressoError):

@@ -45,14 +45,20 @@ class Result:
     """What a command did; the Action turns it into step outputs and a job summary."""
 
     command: str
-    result: str = "ok"  # deployed, registered, deregistered, rolled-back, failed, dry-run, no-change, ok
+    result: str = (
+        "ok"  # deployed, registered, deregistered, rolled-back, superseded, failed, dry-run, no-change, ok
+    )
     service: str = ""
     cluster: str = ""
     task_definition_arn: str = ""
     previous_task_definition_arn: str = ""
     deployment_id: str = ""
     rolled_back: bool = False
+    rolled_back_by: str = ""  # "ecs" (circuit breaker) or "ecspresso" (--rollback-on-failure)
     rollback_target_arn: str = ""
+    #: the task definition the service's PRIMARY deployment runs when the command ended (what is
+    #: true now, whatever was attempted)
+    current_task_definition_arn: str = ""
     message: str = ""
     stopped_tasks: list[StoppedTask] = field(default_factory=list)
     events: list[str] = field(default_factory=list)  # the last service events, oldest first

@@ -8,6 +8,7 @@ polls, prints and sleeps around it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -18,18 +19,31 @@ class State(StrEnum):
     FAILED = "failed"  # our deployment failed, or fail-fast fired; no ECS rollback seen
     ROLLING_BACK = "rolling-back"  # ECS replaced our deployment with a rollback that is not finished
     ROLLED_BACK = "rolled-back"  # ECS rolled back and the service is stable again on the old revision
+    SUPERSEDED = "superseded"  # another deployment (a newer release, or someone's change) replaced ours
+    GONE = "gone"  # the service is not there any more (confirmed), or DRAINING/INACTIVE
+
+
+#: why our deployment is no longer PRIMARY (Verdict.cause)
+ECS_ROLLBACK = "ecs-rollback"  # ECS's deployment circuit breaker rolled it back
+NEWER_RELEASE = "superseded"  # a newer revision of the family was deployed after ours
+MANUAL_CHANGE = "manual"  # someone else put another (older, or foreign) revision on the service
 
 
 @dataclass(frozen=True)
 class Verdict:
     state: State
     reason: str = ""
-    #: task definition the service is on when ECS rolled back
-    rollback_task_definition: str = ""
+    #: the task definition the service moved to when our deployment was replaced (ECS rollback,
+    #: newer release or manual change)
+    other_task_definition: str = ""
+    #: the deployment that replaced ours
+    other_deployment: str = ""
+    #: ECS_ROLLBACK, NEWER_RELEASE or MANUAL_CHANGE when our deployment was replaced
+    cause: str = ""
 
     @property
     def final(self) -> bool:
-        return self.state in (State.DONE, State.FAILED, State.ROLLED_BACK)
+        return self.state in (State.DONE, State.FAILED, State.ROLLED_BACK, State.SUPERSEDED, State.GONE)
 
 
 def primary(service: dict[str, Any]) -> dict[str, Any] | None:
@@ -50,6 +64,91 @@ def _is_complete(dep: dict[str, Any], service: dict[str, Any], until: str) -> bo
     return steady and dep.get("status") == "PRIMARY"
 
 
+def _created(dep: dict[str, Any]) -> datetime | None:
+    value = dep.get("createdAt")
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return None
+
+
+def created_after(dep: dict[str, Any], moment: datetime | None) -> bool | None:
+    """Whether ``dep`` was created after ``moment``; None when either time is unknown."""
+    created = _created(dep)
+    if created is None or moment is None:
+        return None
+    return created > (moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def _family_revision(arn: str) -> tuple[str, int]:
+    tail = arn.rsplit("/", 1)[-1]
+    family, _, rev = tail.partition(":")
+    return family, int(rev) if rev.isdigit() else 0
+
+
+def _short(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+def _failed_event(service: dict[str, Any], deployment_id: str) -> str:
+    """The service event saying ``deployment_id`` failed, if ECS still lists it."""
+    marker = f"(deployment {deployment_id}) deployment failed"
+    return next(
+        (str(e.get("message")) for e in service.get("events", []) if marker in str(e.get("message"))), ""
+    )
+
+
+def replacement_verdict(
+    service: dict[str, Any],
+    *,
+    deployment_id: str,
+    task_definition: str,
+    created_at: datetime | None = None,
+    previous_task_definition: str = "",
+) -> Verdict | None:
+    """Our deployment ``deployment_id`` is not PRIMARY: say who replaced it, or None when the
+    PRIMARY is simply our revision again (then that deployment is judged instead).
+
+    * ECS_ROLLBACK: the PRIMARY says "circuit breaker ... rolling back", or it runs the revision
+      that served before our deploy (``previous_task_definition``) and ours failed;
+    * a read that predates our UpdateService (our deployment not listed, the PRIMARY older than
+      ours) is PENDING, never a rollback;
+    * anything else is another deployment: a newer revision of the family (NEWER_RELEASE) or
+      some other change (MANUAL_CHANGE). Either way it is not ours to undo.
+    """
+    prim = primary(service)
+    ours = find_deployment(service, deployment_id)
+    if prim is None or prim is ours:
+        return None
+    newer = created_after(prim, created_at)
+    prim_td = str(prim.get("taskDefinition") or "")
+    reason = str(prim.get("rolloutStateReason") or "")
+    ours_failed = (ours or {}).get("rolloutState") == "FAILED"
+    failed_event = _failed_event(service, deployment_id)
+    breaker = "circuit breaker" in reason.lower() and "rolling back" in reason.lower()
+    if ours is None and newer is not True and not breaker and not failed_event:
+        return Verdict(State.PENDING, f"deployment {deployment_id} is not visible yet")
+    if breaker or (
+        (ours_failed or failed_event)
+        and (not previous_task_definition or prim_td == previous_task_definition)
+    ):
+        why = str((ours or {}).get("rolloutStateReason") or "") if ours_failed else ""
+        why = why or (failed_event.split(") ", 2)[-1] if failed_event else "the deployment failed")
+        state = State.ROLLED_BACK if _is_complete(prim, service, "deployed") else State.ROLLING_BACK
+        return Verdict(state, f"ECS rolled the deployment back (deployment circuit breaker): {why}".rstrip(": "),
+                       prim_td, str(prim.get("id") or ""), ECS_ROLLBACK)  # fmt: skip
+    if task_definition and prim_td == task_definition:
+        return None
+    family, revision = _family_revision(task_definition)
+    prim_family, prim_revision = _family_revision(prim_td)
+    if family == prim_family and prim_revision > revision:
+        return Verdict(State.SUPERSEDED, f"superseded by deployment {prim.get('id')} ({_short(prim_td)}), "
+                       "a newer release started after this one", prim_td, str(prim.get("id") or ""),
+                       NEWER_RELEASE)  # fmt: skip
+    return Verdict(State.SUPERSEDED, f"replaced by deployment {prim.get('id')} ({_short(prim_td)}): the service "
+                   "was changed by someone else, not by ECS's circuit breaker", prim_td, str(prim.get("id") or ""),
+                   MANUAL_CHANGE)  # fmt: skip
+
+
 def rollout_verdict(
     service: dict[str, Any] | None,
     *,
@@ -57,40 +156,36 @@ def rollout_verdict(
     task_definition: str = "",
     until: str = "deployed",
     fail_after_task_failures: int = 0,
+    created_at: datetime | None = None,
+    previous_task_definition: str = "",
 ) -> Verdict:
     """Where the deployment ``deployment_id`` (running ``task_definition``) stands.
 
     Without ``deployment_id`` the PRIMARY deployment is judged (``wait`` command, or an update
     that created no new deployment). ``until`` is ``deployed`` (our rollout COMPLETED) or
     ``stable`` (one deployment, running == desired). ``fail_after_task_failures`` > 0 gives up
-    once that many tasks of our deployment failed to start.
+    once that many tasks of our deployment failed to start. ``created_at`` (our deployment's
+    createdAt) and ``previous_task_definition`` (what served before) tell an ECS rollback from a
+    newer deploy and from a read that predates ours (see :func:`replacement_verdict`).
     """
     if service is None:
-        return Verdict(State.FAILED, "the service no longer exists")
+        return Verdict(State.GONE, "the service was not found")
     status = service.get("status")
     if status in ("DRAINING", "INACTIVE"):
-        return Verdict(State.FAILED, f"the service is {status}")
+        return Verdict(State.GONE, f"the service is {status}")
     prim = primary(service)
     ours = find_deployment(service, deployment_id) if deployment_id else prim
+    if deployment_id and ours is not prim:
+        replaced = replacement_verdict(service, deployment_id=deployment_id, task_definition=task_definition,
+                                       created_at=created_at, previous_task_definition=previous_task_definition)  # fmt: skip
+        if replaced is not None:
+            return replaced
+        ours = prim  # a newer deployment of the same revision: judge that one
     if ours is None:
-        # Our deployment is gone. If the PRIMARY runs another task definition, ECS rolled back.
-        if prim is None:
-            return Verdict(State.PENDING, "no PRIMARY deployment yet")
-        if task_definition and prim.get("taskDefinition") != task_definition:
-            reason = "ECS rolled the deployment back (deployment circuit breaker)"
-            if _is_complete(prim, service, "deployed"):
-                return Verdict(State.ROLLED_BACK, reason, prim.get("taskDefinition", ""))
-            return Verdict(State.ROLLING_BACK, reason, prim.get("taskDefinition", ""))
-        ours = prim  # replaced by a newer deployment of the same revision: judge that one
+        return Verdict(State.PENDING, "no PRIMARY deployment yet")
     rollout = ours.get("rolloutState", "")
     if rollout == "FAILED":
-        reason = ours.get("rolloutStateReason") or "the deployment failed"
-        if prim is not None and prim is not ours and prim.get("taskDefinition") != ours.get("taskDefinition"):
-            # ECS started its own rollback: the old revision is PRIMARY again
-            if _is_complete(prim, service, "deployed"):
-                return Verdict(State.ROLLED_BACK, reason, prim.get("taskDefinition", ""))
-            return Verdict(State.ROLLING_BACK, reason, prim.get("taskDefinition", ""))
-        return Verdict(State.FAILED, reason)
+        return Verdict(State.FAILED, ours.get("rolloutStateReason") or "the deployment failed")
     failed = int(ours.get("failedTasks") or 0)
     if fail_after_task_failures > 0 and failed >= fail_after_task_failures:
         return Verdict(
@@ -105,6 +200,48 @@ def rollout_verdict(
             )
         return Verdict(State.DONE, "deployment completed" if until == "deployed" else "service is stable")
     return Verdict(State.PENDING, pending_description(service, ours))
+
+
+def newer_deployment(
+    service: dict[str, Any], *, deployment_id: str, created_at: datetime | None
+) -> dict[str, Any] | None:
+    """A deployment created after ours (``deployment_id``, created ``created_at``) that is not an
+    ECS circuit-breaker rollback of it: another job's or person's deploy, which a rollback of ours
+    must never undo."""
+    for dep in service.get("deployments", []):
+        if dep.get("id") == deployment_id:
+            continue
+        reason = str(dep.get("rolloutStateReason") or "").lower()
+        if "circuit breaker" in reason and "rolling back" in reason:
+            continue
+        if created_after(dep, created_at):
+            return dep
+    return None
+
+
+def serving_task_definition(service: dict[str, Any]) -> tuple[str, str]:
+    """The revision that was last *successfully* serving, and how that is known; ``("", why)``
+    when it cannot be established (then a rollback must not guess).
+
+    The newest deployment whose rollout COMPLETED; where ECS reports no rollout state, the only
+    deployment that has running tasks and did not fail.
+    """
+    deps = list(service.get("deployments", []))
+    completed = [d for d in deps if d.get("rolloutState") == "COMPLETED" and d.get("taskDefinition")]
+    if completed:
+        newest = max(completed, key=lambda d: _created(d) or datetime.min.replace(tzinfo=UTC))
+        return str(newest["taskDefinition"]), f"deployment {newest.get('id')} completed"
+    running = [d for d in deps if d.get("rolloutState") != "FAILED" and int(d.get("runningCount") or 0) > 0]
+    if len(running) == 1 and running[0].get("taskDefinition"):
+        return str(running[0]["taskDefinition"]), f"deployment {running[0].get('id')} runs tasks"
+    if not deps:
+        return "", "the service has no deployment"
+    if len(running) > 1:
+        return "", "several deployments run tasks and none has completed"
+    return (
+        "",
+        "no deployment has completed and none runs tasks (the previous deploy failed or is still starting)",
+    )
 
 
 def pending_description(service: dict[str, Any], dep: dict[str, Any] | None = None) -> str:

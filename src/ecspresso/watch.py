@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecspresso import ecs
 from ecspresso.config import format_duration
+from ecspresso.errors import AwsError
 from ecspresso.report import StoppedTask
 from ecspresso.rollout import (
     State,
@@ -22,6 +23,13 @@ from ecspresso.rollout import (
     pending_description,
     rollout_verdict,
 )
+
+if TYPE_CHECKING:
+    from ecspresso.app import App
+
+#: consecutive DescribeServices answers without the service before it counts as gone: one
+#: MISSING answer (eventual consistency, a regional hiccup) is not a verdict to act on
+MISSING_CONFIRMATIONS = 3
 
 
 @dataclass
@@ -34,6 +42,10 @@ class WaitRequest:
     since: datetime | None = None  # events older than this are not printed
     wait_for_ecs_rollback: bool = True  # keep polling while ECS rolls back, to report its outcome
     settle: bool = True  # first give ECS a moment after UpdateService (ecspresso's delayForServiceChanged)
+    created_at: datetime | None = (
+        None  # our deployment's createdAt (tells newer deployments from stale reads)
+    )
+    previous_task_definition: str = ""  # what served before: an ECS rollback goes back to it
 
 
 @dataclass
@@ -52,8 +64,10 @@ class WaitOutcome:
         return self.verdict.state is State.DONE
 
 
-def watch_rollout(app: Any, req: WaitRequest) -> WaitOutcome:
-    """Poll until the rollout is final, times out, or a signal arrives. Never raises for a failed rollout."""
+def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
+    """Poll until the rollout is final, times out, or a signal arrives. Never raises for a failed
+    rollout; throttling and 5xx answers while waiting mean "back off and keep waiting" (until the
+    time-out), and a service missing from one answer is confirmed before it counts."""
     log = app.log
     timing = app.timing
     start = timing.now()
@@ -64,33 +78,50 @@ def watch_rollout(app: Any, req: WaitRequest) -> WaitOutcome:
     service: dict[str, Any] | None = None
     verdict = Verdict(State.PENDING, "not polled yet")
     polls = 0
+    missing = 0
     timed_out = False
     try:
         if req.settle:
             timing.sleep(timing.settle_delay)
         while True:
-            service = ecs.describe_service(app, include_tags=False)
-            polls += 1
-            changed = _report_progress(log, service, seen, lines, messages, req.since)
-            verdict = rollout_verdict(
-                service,
-                deployment_id=req.deployment_id,
-                task_definition=req.task_definition,
-                until=req.until,
-                fail_after_task_failures=req.fail_after_task_failures,
-            )
-            if verdict.final or (verdict.state is State.ROLLING_BACK and not req.wait_for_ecs_rollback):
-                break
+            changed = False
+            try:
+                answer = ecs.describe_service(app, include_tags=False)
+            except AwsError as exc:
+                if not exc.transient:
+                    raise
+                log.warning(f"{exc}; still waiting (backing off)")
+                interval = min(max(interval, timing.poll_interval) * 2, timing.max_poll_interval * 4)
+            else:
+                polls += 1
+                if answer is None and missing + 1 < MISSING_CONFIRMATIONS:
+                    missing += 1
+                    log.warning(
+                        f"DescribeServices did not return the service ({missing}/{MISSING_CONFIRMATIONS}); checking again"
+                    )
+                else:
+                    missing = 0
+                    service = answer
+                    changed = _report_progress(log, service, seen, lines, messages, req.since)
+                    verdict = rollout_verdict(
+                        service,
+                        deployment_id=req.deployment_id,
+                        task_definition=req.task_definition,
+                        until=req.until,
+                        fail_after_task_failures=req.fail_after_task_failures,
+                        created_at=req.created_at,
+                        previous_task_definition=req.previous_task_definition,
+                    )
+                    if verdict.final or (
+                        verdict.state is State.ROLLING_BACK and not req.wait_for_ecs_rollback
+                    ):
+                        break
+                interval = timing.poll_interval if changed else min(interval * 1.5, timing.max_poll_interval)
             elapsed = timing.now() - start
             if req.timeout and elapsed >= req.timeout:
-                outstanding = pending_description(service) if service else "service not found"
                 timed_out = True
-                verdict = Verdict(
-                    State.FAILED,
-                    f"timed out after {format_duration(req.timeout)} waiting for the deployment: {outstanding}",
-                )
+                verdict = _timed_out(verdict, service, req.timeout)
                 break
-            interval = timing.poll_interval if changed else min(interval * 1.5, timing.max_poll_interval)
             if req.timeout:
                 interval = max(0.0, min(interval, req.timeout - elapsed))
             timing.sleep(interval)
@@ -113,6 +144,21 @@ def watch_rollout(app: Any, req: WaitRequest) -> WaitOutcome:
     if verdict.state is not State.DONE and req.deployment_id:
         outcome.stopped_tasks = stopped_tasks(app, req.deployment_id)
     return outcome
+
+
+def _timed_out(last: Verdict, service: dict[str, Any] | None, timeout: float) -> Verdict:
+    """The verdict at the time-out: an ECS rollback in progress stays one (never a second rollback)."""
+    waited = format_duration(timeout)
+    if last.state is State.ROLLING_BACK:
+        return Verdict(
+            State.ROLLING_BACK,
+            f"timed out after {waited}; ECS is still rolling back to {ecs.short_name(last.other_task_definition)}: {last.reason}",
+            last.other_task_definition,
+            last.other_deployment,
+            last.cause,
+        )
+    outstanding = pending_description(service) if service else "service not found"
+    return Verdict(State.FAILED, f"timed out after {waited} waiting for the deployment: {outstanding}")
 
 
 def _report_progress(
@@ -142,7 +188,7 @@ def _report_progress(
     return changed
 
 
-def stopped_tasks(app: Any, deployment_id: str, limit: int = 10) -> list[StoppedTask]:
+def stopped_tasks(app: App, deployment_id: str, limit: int = 10) -> list[StoppedTask]:
     """STOPPED tasks started by ``deployment_id``, newest first, with their reasons."""
     try:
         arns = ecs.list_service_task_arns(
@@ -180,7 +226,7 @@ def failure_reason(outcome: WaitOutcome) -> str:
     return reason
 
 
-def explain_failure(app: Any, outcome: WaitOutcome, *, last_events: int = 5) -> None:
+def explain_failure(app: App, outcome: WaitOutcome, *, last_events: int = 5) -> None:
     """Log why the deployment failed: the verdict, the last events and the stopped tasks."""
     log = app.log
     log.error(f"Deployment failed: {outcome.verdict.reason}")

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any
 
-from ecspresso import autoscaling, ecs
+from ecspresso import autoscaling, ecs, failed_marks
 from ecspresso.app import App
 from ecspresso.errors import EcspressoError, InputError, UsageError
 from ecspresso.options import Command, option
+from ecspresso.recovery import after_failed_deploy, update_service
 from ecspresso.report import Result, failed
-from ecspresso.rollout import State, primary
+from ecspresso.rollout import primary, serving_task_definition
 from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure, failure_reason, watch_rollout
 
 WAIT_UNTIL = ("stable", "deployed")
@@ -76,14 +77,31 @@ def deploy(app: App, opts: DeployOption, *, command: str = "deploy") -> Result:
             "service is not set in the config; use 'register' for task-definition-only setups",
             source=cfg.path.name,
         )
+    result = Result(command=command, service=cfg.service, cluster=cfg.cluster)
+    progress = _Progress()
+    try:
+        return _deploy(app, opts, result, progress)
+    except KeyboardInterrupt as exc:
+        raise _interrupted(app, result, progress, getattr(exc, "signal_name", "SIGINT")) from None
+
+
+@dataclass
+class _Progress:
+    """How far a deploy got: what a signal interrupted (see :func:`_interrupted`)."""
+
+    phase: str = "prepare"  # prepare -> register -> update -> (waiting is handled by the watcher)
+    before_id: str = ""
+
+
+def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -> Result:
+    cfg = app.config
     log = app.log
     started = datetime.now(UTC)
     t0 = app.timing.now()
-    result = Result(command=command, service=cfg.service, cluster=cfg.cluster)
     with app.reporter.phase("Describe service"):
         service = ecs.describe_service(app)
     if service is None:
-        return _create(app, opts, result, started)
+        return _create(app, opts, result, started, progress)
     controller = (service.get("deploymentController") or {}).get("type", "ECS")
     if controller != "ECS":
         raise EcspressoError(
@@ -91,19 +109,25 @@ def deploy(app: App, opts: DeployOption, *, command: str = "deploy") -> Result:
         )
     if service.get("status") == "DRAINING":
         log.warning("the service is DRAINING")
+    # every local input is loaded and checked before the first write
+    td_local = app.load_task_definition() if _registers(opts) else None
+    sv_local = app.load_service_definition() if opts.update_service else None
     prev = primary(service) or {}
-    result.previous_task_definition_arn = str(
+    progress.before_id = str(prev.get("id") or "")
+    serving, serving_note = serving_task_definition(service)
+    result.previous_task_definition_arn = serving or str(
         prev.get("taskDefinition") or service.get("taskDefinition") or ""
     )
+    if not serving:
+        log.warning(f"the revision last serving cannot be established: {serving_note}")
 
     with app.reporter.phase("Task definition"):
-        td_arn = _task_definition_for_deploy(app, opts, service, result)
+        td_arn = _task_definition_for_deploy(app, opts, service, result, td_local, progress)
     result.task_definition_arn = td_arn
 
     params: dict[str, Any] = {"cluster": cfg.cluster, "service": cfg.service}
     if td_arn:
         params["taskDefinition"] = td_arn
-    sv_local = app.load_service_definition() if opts.update_service else None
     if sv_local is not None:
         with app.reporter.phase("Service attributes"):
             attrs, service_diff = _attribute_changes(app, service, sv_local, opts.dry_run)
@@ -114,7 +138,13 @@ def deploy(app: App, opts: DeployOption, *, command: str = "deploy") -> Result:
         params["desiredCount"] = count
     if opts.force_new_deployment:
         params["forceNewDeployment"] = True
-    autoscaling.apply(app, opts, dry_run=opts.dry_run)
+    autoscaling.apply(
+        app,
+        autoscaling.Request(
+            opts.suspend_auto_scaling, opts.resume_auto_scaling, opts.auto_scaling_min, opts.auto_scaling_max
+        ),
+        dry_run=opts.dry_run,
+    )
 
     if opts.dry_run:
         from ecspresso.normalize import to_api_json
@@ -125,9 +155,10 @@ def deploy(app: App, opts: DeployOption, *, command: str = "deploy") -> Result:
         return result
 
     with app.reporter.phase("Update service"):
-        updated = ecs.call(f"UpdateService {cfg.service}", app.client("ecs").update_service, **params)[
-            "service"
-        ]
+        progress.phase = "update"
+        updated = update_service(app, params, before_id=progress.before_id,
+                                 expect_td=td_arn or str(prev.get("taskDefinition") or ""))  # fmt: skip
+        progress.phase = "wait"
     new = primary(updated) or {}
     created_deployment = bool(new.get("id")) and new.get("id") != prev.get("id")
     result.deployment_id = str(new["id"]) if created_deployment else ""
@@ -138,6 +169,9 @@ def deploy(app: App, opts: DeployOption, *, command: str = "deploy") -> Result:
         result.result = "deployed"
         result.duration = app.timing.now() - t0
         return result
+    created_at = (
+        new.get("createdAt") if created_deployment and isinstance(new.get("createdAt"), datetime) else None
+    )
     request = WaitRequest(
         deployment_id=result.deployment_id,
         task_definition=str(new.get("taskDefinition") or td_arn),
@@ -145,6 +179,8 @@ def deploy(app: App, opts: DeployOption, *, command: str = "deploy") -> Result:
         timeout=cfg.timeout,
         fail_after_task_failures=opts.fail_after_task_failures,
         since=started,
+        created_at=created_at,
+        previous_task_definition=serving,
     )
     with app.reporter.phase("Wait for the deployment"):
         outcome = watch_rollout(app, request)
@@ -153,8 +189,55 @@ def deploy(app: App, opts: DeployOption, *, command: str = "deploy") -> Result:
     if outcome.ok:
         log.info(f"Service is deployed: {ecs.short_name(request.task_definition)}")
         result.result = "deployed" if created_deployment or _changes(params, service) else "no-change"
+        result.current_task_definition_arn = request.task_definition
+        if created_deployment and not td_local:
+            failed_marks.clear_failed(app, request.task_definition)
         return result
-    _handle_failure(app, opts, result, outcome, t0)
+    explain_failure(app, outcome)
+    if outcome.interrupted:
+        result.result, result.exit_code = "failed", 130
+        result.message = f"{outcome.verdict.reason}. Not rolling back an interrupted deploy: run 'ecspresso rollback' if needed."
+        raise failed(result, exit_code=130)
+    code = after_failed_deploy(app, result, outcome, serving=serving, serving_note=serving_note,
+                               created_at=created_at, roll_back=opts.rollback_on_failure,
+                               deregister_failed=opts.deregister_failed)  # fmt: skip
+    result.duration = app.timing.now() - t0
+    raise failed(result, exit_code=code)
+
+
+def _registers(opts: DeployOption) -> bool:
+    """Whether this deploy registers the local task definition (so it must be loaded first)."""
+    return not (opts.revision or opts.latest_task_definition or opts.skip_task_definition)
+
+
+def _interrupted(app: App, result: Result, progress: _Progress, signal_name: str) -> EcspressoError:
+    """A signal outside the wait (the watcher reports its own): say what may have happened."""
+    td = ecs.short_name(result.task_definition_arn) or "the task definition"
+    if progress.phase == "register":
+        what = "while registering the task definition: a new revision may have been registered; the service was not changed"
+    elif progress.phase == "update":
+        what = f"during UpdateService: a deployment of {td} may have been started" + _service_now(app)
+    elif progress.phase == "prepare":
+        what = "before the service was changed" + (
+            f" ({td} is registered)" if result.task_definition_arn else ""
+        )
+    else:
+        what = f"after UpdateService: the deployment of {td} goes on" + _service_now(app)
+    result.result = "failed"
+    result.message = f"interrupted by {signal_name} {what}; run 'ecspresso status' to see it, 'ecspresso rollback' to undo it"
+    return failed(result, exit_code=130)
+
+
+def _service_now(app: App) -> str:
+    """One quick read of the service after a signal, for the message (nothing if it fails)."""
+    try:
+        service = ecs.describe_service(app, include_tags=False)
+    except BaseException:  # a second signal, or any error: the message goes out without it
+        return ""
+    prim = primary(service or {}) or {}
+    if not prim:
+        return ""
+    return f" (the service's PRIMARY deployment is now {prim.get('id')} running {ecs.short_name(str(prim.get('taskDefinition')))}, {prim.get('rolloutState') or 'state unknown'})"
 
 
 def _changes(params: dict[str, Any], service: dict[str, Any]) -> bool:
@@ -163,32 +246,6 @@ def _changes(params: dict[str, Any], service: dict[str, Any]) -> bool:
     return bool(extra) or params.get("desiredCount", service.get("desiredCount")) != service.get(
         "desiredCount"
     )
-
-
-def _handle_failure(
-    app: App, opts: DeployOption, result: Result, outcome: WaitOutcome, t0: float
-) -> NoReturn:
-    """Explain, then (if asked) roll back; always ends by raising DeployFailed."""
-    from ecspresso.commands.rollback import rollback_after_failed_deploy
-
-    explain_failure(app, outcome)
-    result.result = "failed"
-    result.exit_code = 1
-    if outcome.interrupted:
-        result.message = f"{outcome.verdict.reason}. Not rolling back an interrupted deploy: run 'ecspresso rollback' if needed."
-        raise failed(result, exit_code=130)
-    if opts.rollback_on_failure:
-        with app.reporter.phase("Rollback"):
-            rollback_after_failed_deploy(app, result, outcome, deregister_failed=opts.deregister_failed)
-    elif outcome.verdict.state in (State.ROLLED_BACK, State.ROLLING_BACK):
-        result.rolled_back = outcome.verdict.state is State.ROLLED_BACK
-        result.rollback_target_arn = outcome.verdict.rollback_task_definition
-        result.result = "rolled-back" if result.rolled_back else "failed"
-        result.message = f"deploy failed: {failure_reason(outcome)}; ECS rolled back to {ecs.short_name(result.rollback_target_arn)}"
-    else:
-        result.message = f"deploy failed: {failure_reason(outcome)}"
-    result.duration = app.timing.now() - t0
-    raise failed(result)
 
 
 def _fill_from_outcome(result: Result, outcome: WaitOutcome) -> None:
@@ -208,7 +265,14 @@ def desired_count(tasks: int, sv_local: dict[str, Any] | None, remote: dict[str,
     return None
 
 
-def _task_definition_for_deploy(app: App, opts: DeployOption, service: dict[str, Any], result: Result) -> str:
+def _task_definition_for_deploy(
+    app: App,
+    opts: DeployOption,
+    service: dict[str, Any],
+    result: Result,
+    td: dict[str, Any] | None,
+    progress: _Progress,
+) -> str:
     current = str(service.get("taskDefinition") or "")
     family = ecs.family_of(current)
     log = app.log
@@ -222,17 +286,19 @@ def _task_definition_for_deploy(app: App, opts: DeployOption, service: dict[str,
         return str(td["taskDefinitionArn"])
     if opts.latest_task_definition:
         return ecs.latest_task_definition_arn(app, family)
-    if opts.skip_task_definition:
+    if opts.skip_task_definition or td is None:
         return current
-    td = app.load_task_definition()
     if opts.dry_run:
         from ecspresso.normalize import to_api_json
 
         log.info(f"task definition {td.get('family')} would be registered:")
         app.reporter.output(to_api_json(td))
         return ""
+    progress.phase = "register"
     registered = ecs.register_task_definition(app, td)
     arn = str(registered["taskDefinitionArn"])
+    result.task_definition_arn = arn
+    progress.phase = "prepare"
     log.info(f"Task definition is registered {ecs.short_name(arn)}")
     if current:
         from ecspresso.diffing import diff_task_definitions
@@ -289,7 +355,7 @@ def _sync_tags(app: App, remote: dict[str, Any], local: dict[str, Any], dry_run:
             ecs.call("UntagResource", app.client("ecs").untag_resource, resourceArn=arn, tagKeys=remove)
 
 
-def _create(app: App, opts: DeployOption, result: Result, started: datetime) -> Result:
+def _create(app: App, opts: DeployOption, result: Result, started: datetime, progress: _Progress) -> Result:
     """The service does not exist: create it from the service definition."""
     from ecspresso.normalize import create_service_input, to_api_json
 
@@ -302,7 +368,7 @@ def _create(app: App, opts: DeployOption, result: Result, started: datetime) -> 
             f"service {cfg.service} not found in cluster {cfg.cluster}, and no service_definition to create it from"
         )
     td = app.load_task_definition()
-    params = create_service_input(sv)
+    params = ecs.without_empty_tags(create_service_input(sv))
     params.update(cluster=cfg.cluster, serviceName=cfg.service)
     if (count := desired_count(opts.tasks, sv, None)) is not None:
         params["desiredCount"] = count
@@ -317,11 +383,15 @@ def _create(app: App, opts: DeployOption, result: Result, started: datetime) -> 
     if opts.latest_task_definition or opts.skip_task_definition:
         arn = ecs.latest_task_definition_arn(app, str(td["family"]))
     else:
+        progress.phase = "register"
         arn = str(ecs.register_task_definition(app, td)["taskDefinitionArn"])
+        progress.phase = "prepare"
         log.info(f"Task definition is registered {ecs.short_name(arn)}")
     params["taskDefinition"] = arn
     result.task_definition_arn = arn
+    progress.phase = "update"
     created = ecs.call(f"CreateService {cfg.service}", app.client("ecs").create_service, **params)["service"]
+    progress.phase = "wait"
     result.deployment_id = str((primary(created) or {}).get("id") or "")
     log.info(f"Service is created: {cfg.service}")
     if not opts.wait:

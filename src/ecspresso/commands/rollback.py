@@ -1,10 +1,10 @@
-"""``rollback``, and the automatic rollback after a failed ``deploy --rollback-on-failure``.
+"""``rollback``: back to the previous good revision.
 
-The command rolls the service back to the previous ACTIVE revision of its family (or to
-``--revision N``), waits, and deregisters the revision it rolled back from (default, as
-ecspresso). The automatic rollback goes back to the revision that was PRIMARY before the deploy
-began; if ECS's circuit breaker already rolled back, it waits for that and reports it. Neither
-ever targets an INACTIVE revision, and neither triggers another rollback.
+The command rolls the service back to the newest ACTIVE revision of its family older than the
+current one that did not fail to deploy (or to ``--revision N``), waits, and deregisters the
+revision it rolled back from (default, as ecspresso) unless it is in use. It never targets an
+INACTIVE revision. The automatic rollback after a failed ``deploy --rollback-on-failure`` lives
+in :mod:`ecspresso.recovery`.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ecspresso import autoscaling, ecs
+from ecspresso import autoscaling, ecs, failed_marks
 from ecspresso.app import App
 from ecspresso.errors import EcspressoError, UsageError
 from ecspresso.options import Command, option
+from ecspresso.recovery import update_and_wait
 from ecspresso.report import Result, failed
-from ecspresso.rollout import State, primary
-from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure, failure_reason, watch_rollout
+from ecspresso.watch import explain_failure
 
 
 @dataclass
@@ -52,24 +52,35 @@ def rollback(app: App, opts: RollbackOption) -> Result:
     result = Result(command="rollback", service=cfg.service, cluster=cfg.cluster,
                     task_definition_arn=target, previous_task_definition_arn=current, rollback_target_arn=target)  # fmt: skip
     log.info(f"Rolling back to {ecs.short_name(target)} (from {ecs.short_name(current)})")
-    autoscaling.apply(app, opts, dry_run=opts.dry_run)
+    autoscaling.apply(app, autoscaling.Request(suspend=opts.suspend_auto_scaling,
+                                               resume=opts.resume_auto_scaling), dry_run=opts.dry_run)  # fmt: skip
     if opts.dry_run:
         if opts.deregister_task_definition:
             log.info(f"task definition {ecs.short_name(current)} will be deregistered")
         log.info("DRY RUN OK")
         result.result = "dry-run"
         return result
-    outcome = _update_and_wait(
-        app, target, until=opts.wait_until, wait=opts.wait, started=started, result=result
-    )
+    try:
+        outcome = update_and_wait(app, target, until=opts.wait_until, wait=opts.wait, started=started,
+                                  result=result, previous=current)  # fmt: skip
+    except KeyboardInterrupt as exc:
+        result.result = "failed"
+        result.message = (f"interrupted by {getattr(exc, 'signal_name', 'SIGINT')} during UpdateService: the rollback "
+                          f"to {ecs.short_name(target)} may have started; run 'ecspresso status' to see it")  # fmt: skip
+        raise failed(result, exit_code=130) from None
     result.duration = app.timing.now() - t0
     if outcome is not None and not outcome.ok:
         explain_failure(app, outcome)
         result.result = "failed"
+        if outcome.interrupted:
+            result.message = f"rollback to {ecs.short_name(target)} not confirmed: {outcome.verdict.reason}"
+            raise failed(result, exit_code=130)
         result.message = f"rollback to {ecs.short_name(target)} failed: {outcome.verdict.reason}"
         raise failed(result)
     result.result = "rolled-back"
     result.rolled_back = True
+    result.rolled_back_by = "ecspresso"
+    result.current_task_definition_arn = target
     log.info(f"Service is rolled back to {ecs.short_name(target)}")
     if opts.deregister_task_definition:
         deregister_if_unused(app, current)
@@ -77,91 +88,37 @@ def rollback(app: App, opts: RollbackOption) -> Result:
 
 
 def rollback_target(app: App, current: str, revision: int = 0) -> str:
-    """``family:revision`` if given, else the ACTIVE revision just before ``current``. Never INACTIVE."""
+    """``family:revision`` if given (ACTIVE only), else the newest ACTIVE revision older than
+    ``current`` that is not marked failed (:mod:`ecspresso.failed_marks`). Reads ListTaskDefinitions
+    newest first and stops at the first page holding a candidate."""
     family = ecs.family_of(current)
     if revision:
         td = ecs.describe_task_definition(app, f"{family}:{revision}", tags=False)
         if td.get("status") != "ACTIVE":
             raise EcspressoError(f"cannot roll back to {family}:{revision}: it is {td.get('status')}")
-        return str(td["taskDefinitionArn"])
-    arns = sorted((a for a in ecs.list_task_definition_arns(app, family, sort="DESC") if ecs.family_of(a) == family),
-                  key=ecs.revision_of, reverse=True)  # fmt: skip
-    older = [a for a in arns if ecs.revision_of(a) < ecs.revision_of(current)]
-    if not older:
-        raise EcspressoError(
-            f"no ACTIVE revision of {family} older than {ecs.short_name(current)} to roll back to"
-        )
-    return older[0]
-
-
-def _update_and_wait(
-    app: App, target: str, *, until: str, wait: bool, started: datetime, result: Result
-) -> WaitOutcome | None:
-    cfg = app.config
-    before = primary(ecs.describe_service(app, include_tags=False) or {}) or {}
-    updated = ecs.call(f"UpdateService {cfg.service}", app.client("ecs").update_service,
-                       cluster=cfg.cluster, service=cfg.service, taskDefinition=target)["service"]  # fmt: skip
-    dep = primary(updated) or {}
-    result.deployment_id = str(dep.get("id") or "")
-    if not wait:
-        app.log.info("Service is rolled back (not waiting).")
-        return None
-    created = dep.get("id") != before.get("id")
-    request = WaitRequest(deployment_id=result.deployment_id if created else "", task_definition=target,
-                          until=until, timeout=cfg.timeout, since=started)  # fmt: skip
-    with app.reporter.phase("Wait for the rollback"):
-        return watch_rollout(app, request)
-
-
-def rollback_after_failed_deploy(
-    app: App, result: Result, outcome: WaitOutcome, *, deregister_failed: bool
-) -> None:
-    """Fill ``result`` with what the automatic rollback did. The caller raises DeployFailed after."""
-    log = app.log
-    failed_td, previous = result.task_definition_arn, result.previous_task_definition_arn
-    reason = failure_reason(outcome)
-    state = outcome.verdict.state
-    ecs_target = outcome.verdict.rollback_task_definition
-    if state is State.ROLLED_BACK:
-        _mark_rolled_back(
-            result, ecs_target, f"deploy failed: {reason}; ECS rolled back to {ecs.short_name(ecs_target)}"
-        )
-    elif not previous:
-        result.message = f"deploy failed: {reason}; no previous revision to roll back to"
-        return
-    elif previous == failed_td:
-        result.message = f"deploy failed: {reason}; the failed deployment ran the same revision ({ecs.short_name(previous)}), nothing to roll back to"
-        return
-    else:
-        status = ecs.describe_task_definition(app, previous, tags=False).get("status")
-        if status != "ACTIVE":
-            result.message = (
-                f"deploy failed: {reason}; not rolling back to {ecs.short_name(previous)}: it is {status}"
+        if failed_marks.FAILED_TAG in {
+            t.get("key") for t in td.get("tags") or []
+        } or failed_marks.is_marked_failed(app, str(td["taskDefinitionArn"])):
+            app.log.warning(
+                f"{family}:{revision} is marked as failed ({failed_marks.FAILED_TAG}); rolling back to it as asked"
             )
-            return
-        log.info(f"Rolling back to {ecs.short_name(previous)} (the revision running before this deploy)")
-        started = datetime.now(UTC)
-        back = _update_and_wait(
-            app, previous, until="stable", wait=True, started=started, result=Result(command="rollback")
-        )
-        assert back is not None
-        if not back.ok:
-            explain_failure(app, back)
-            result.message = f"deploy failed: {reason}; the rollback to {ecs.short_name(previous)} failed too: {back.verdict.reason}"
-            return
-        _mark_rolled_back(
-            result, previous, f"deploy failed: {reason}; rolled back to {ecs.short_name(previous)}"
-        )
-    log.info(f"Service is rolled back to {ecs.short_name(result.rollback_target_arn)}")
-    if deregister_failed and failed_td and failed_td != result.rollback_target_arn:
-        deregister_if_unused(app, failed_td)
-
-
-def _mark_rolled_back(result: Result, target: str, message: str) -> None:
-    result.rolled_back = True
-    result.rollback_target_arn = target
-    result.result = "rolled-back"
-    result.message = message
+        return str(td["taskDefinitionArn"])
+    marked = failed_marks.failed_revisions(app, family)
+    skipped: list[str] = []
+    for arn in ecs.iter_task_definition_arns(app, family, sort="DESC"):
+        if ecs.family_of(arn) != family or ecs.revision_of(arn) >= ecs.revision_of(current):
+            continue
+        failed = arn in marked if marked is not None else failed_marks.is_marked_failed(app, arn)
+        if failed:
+            skipped.append(ecs.short_name(arn))
+            continue
+        if skipped:
+            app.log.info(f"skipping {', '.join(skipped)}: marked as failed by an earlier deploy")
+        return arn
+    extra = f" (skipped {', '.join(skipped)}: marked as failed)" if skipped else ""
+    raise EcspressoError(
+        f"no ACTIVE revision of {family} older than {ecs.short_name(current)} to roll back to{extra}"
+    )
 
 
 def deregister_if_unused(app: App, arn: str) -> bool:

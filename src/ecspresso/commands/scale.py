@@ -24,7 +24,16 @@ class ScaleOption:
 
 def scale(app: App, opts: ScaleOption) -> Result:
     if opts.tasks < 0:
-        autoscaling.apply(app, opts, dry_run=opts.dry_run)
+        autoscaling.apply(
+            app,
+            autoscaling.Request(
+                opts.suspend_auto_scaling,
+                opts.resume_auto_scaling,
+                opts.auto_scaling_min,
+                opts.auto_scaling_max,
+            ),
+            dry_run=opts.dry_run,
+        )
         app.log.info("desired count unchanged (no --tasks)")
         return Result(command="scale", result="dry-run" if opts.dry_run else "ok",
                       service=app.config.service, cluster=app.config.cluster)  # fmt: skip

@@ -46,6 +46,12 @@ class Fault:
     times: int = 1  # negative: forever
     delay: float = 0.0
     message: str | None = None
+    #: the request reaches moto and takes effect first; only the answer is the error (an ambiguous
+    #: write: "5xx after the call took effect")
+    after: bool = False
+    #: answer 200 with this JSON body instead of moto's (JSON protocols only), e.g. a transient
+    #: ``{"services": [], "failures": [{"reason": "MISSING"}]}`` from DescribeServices
+    body: dict[str, Any] | None = None
 
     def matches(self, req: Request) -> bool:
         if self.times == 0:
@@ -57,7 +63,7 @@ class Fault:
 
     @property
     def is_error(self) -> bool:
-        return bool(self.code) and self.code != "delay"
+        return self.body is None and bool(self.code) and self.code != "delay"
 
 
 def identify(environ: dict[str, Any]) -> Request:
@@ -257,10 +263,37 @@ class FaultInjector:
             return self.app(environ, start_response)
         if fault.delay > 0:
             time.sleep(fault.delay)
+        if fault.body is not None:
+            if fault.after:
+                _drain(self.app, environ)
+            payload = json.dumps(fault.body).encode()
+            content_type = f"application/x-amz-json-{req.json_version}"
+            start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(payload)))])
+            return [payload]
         if not fault.is_error:
             return self.app(environ, start_response)
+        if fault.after:
+            _drain(self.app, environ)
         code = str(fault.code)
         message = fault.message or f"Injected by ecspresso.sandbox: {code}"
         headers, body = error_response(req, code, fault.status, message)
         start_response(f"{fault.status} {_STATUS_TEXT.get(fault.status, 'Error')}", headers)
         return [body]
+
+
+def _drain(app: WSGIApp, environ: dict[str, Any]) -> None:
+    """Let ``app`` handle the request (so it takes effect) and throw its answer away."""
+
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[..., Any]:
+        return lambda _data: None
+
+    answer = app(environ, start_response)
+    try:
+        for _ in answer:
+            pass
+    finally:
+        close = getattr(answer, "close", None)
+        if close is not None:
+            close()

@@ -12,7 +12,9 @@ patches. What they change, and why:
 * ``DescribeServices`` is one step of time of the simulator;
 * ``DeleteService`` stops the service's simulated tasks;
 * ``ListTaskDefinitions`` honours ``sort`` and paginates; ``ListTasks`` honours ``serviceName``, the
-  default ``desiredStatus`` of ``RUNNING`` and paginates.
+  default ``desiredStatus`` of ``RUNNING`` and paginates;
+* ``RegisterTaskDefinition``, ``CreateService`` and ``TagResource`` refuse an empty ``tags`` list
+  ("Tags can not be empty"), as ECS does and moto does not.
 
 :func:`check_internals` lists what these patches rely on; the test suite fails loudly if it changes.
 """
@@ -71,6 +73,8 @@ def install() -> None:
             (B, "describe_services", _describe_services),
             (B, "delete_service", _delete_service),
             (R, "create_service", _create_service_response),
+            (R, "register_task_definition", _refusing_empty_tags("register_task_definition")),
+            (R, "tag_resource", _refusing_empty_tags("tag_resource")),
             (R, "list_task_definitions", _list_task_definitions_response),
             (R, "list_tasks", _list_tasks_response),
         ):
@@ -131,9 +135,28 @@ def _delete_service(self: Any, cluster_name: str, service_name: str, force: bool
 
 
 # -- responses -------------------------------------------------------------------------------------
+def _check_tags(response: Any) -> None:
+    from moto.ecs.exceptions import InvalidParameterException
+
+    if response._get_param("tags") == []:
+        raise InvalidParameterException("Tags can not be empty.")
+
+
+def _refusing_empty_tags(name: str) -> Any:
+    key = f"EC2ContainerServiceResponse.{name}"
+
+    def handler(self: Any) -> Any:
+        _check_tags(self)
+        return _orig(key)(self)
+
+    handler.__name__ = name
+    return handler
+
+
 def _create_service_response(self: Any) -> Any:
     from botocore import xform_name
 
+    _check_tags(self)
     with SIMULATOR.lock:
         result = _orig("EC2ContainerServiceResponse.create_service")(self)
         backend = self.ecs_backend

@@ -147,11 +147,15 @@ class Sandbox:
         times: int = 1,
         delay: float = 0.0,
         message: str | None = None,
+        after: bool = False,
+        body: dict[str, Any] | None = None,
     ) -> None:
         """Answer the next ``times`` ``operation`` calls (``"*"`` for any) with an error and/or delay.
 
         ``code="delay"`` (or ``None``) only adds ``delay`` seconds of latency; a negative ``times``
         never runs out. ``operation`` may be qualified by signing name: ``"ecs:*"``, ``"sts:GetCallerIdentity"``.
+        ``after=True`` lets the call take effect before answering with the error (an ambiguous
+        write); ``body`` answers 200 with that JSON instead of moto's answer.
         """
         from ecspresso.sandbox.faults import Fault
 
@@ -159,7 +163,7 @@ class Sandbox:
             raise RuntimeError("start the sandbox before adding faults")
         if not 100 <= status <= 599:
             raise ValueError(f"invalid HTTP status {status}")
-        self._injector.add(Fault(operation, code, status, times, delay, message))
+        self._injector.add(Fault(operation, code, status, times, delay, message, after, body))
 
     def mutating_operations(self) -> list[str]:
         """Recorded operations that are not read-only: ``Describe*``, ``List*``, ``Get*``, ``BatchGet*``,
