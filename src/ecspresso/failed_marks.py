@@ -62,11 +62,12 @@ def is_marked_failed(app: App, arn: str) -> bool:
     return any(t.get("key") == FAILED_TAG for t in out.get("tags") or [])
 
 
-def failed_revisions(app: App, family: str) -> set[str] | None:
-    """ARNs of ``family``'s revisions marked failed, in one paginated Resource Groups Tagging API
-    query; None when that API cannot be asked (the caller then checks revisions one by one)."""
+def failed_revisions(app: App, family: str) -> dict[str, str] | None:
+    """ARN -> mark (when, deployment) of ``family``'s revisions marked failed, in one paginated
+    Resource Groups Tagging API query; None when that API cannot be asked (the caller then checks
+    revisions one by one, or says it cannot tell)."""
     client = app.client("resourcegroupstaggingapi")
-    found: set[str] = set()
+    found: dict[str, str] = {}
     token = ""
     try:
         while True:
@@ -76,7 +77,8 @@ def failed_revisions(app: App, family: str) -> set[str] | None:
             for item in page.get("ResourceTagMappingList", []):
                 arn = str(item.get("ResourceARN", ""))
                 if ecs.family_of(arn) == family:
-                    found.add(arn)
+                    tags = {t.get("Key"): t.get("Value", "") for t in item.get("Tags", [])}
+                    found[arn] = str(tags.get(FAILED_TAG) or "")
             token = str(page.get("PaginationToken") or "")
             if not token:
                 return found

@@ -1,5 +1,10 @@
 """``revisions``: list the ACTIVE revisions of the local task definition's family, with what uses them.
 
+Revisions whose deploy failed (see :mod:`ecspresso.failed_marks`) get a third column, ``FAILED``
+(``failed`` in JSON, a third field in TSV) holding ``deploy failed <when> <deployment>``; the
+column is there only when some revision failed, so ecspresso's two-column shape is unchanged
+otherwise.
+
 Formats (stdout): ``table`` (ecspresso's tablewriter look: ``| NAME | IN USE |``), ``tsv``
 (``name<TAB>in_use``) and ``json`` (one pretty JSON object ``{"in_use": …, "name": …}`` per
 revision, concatenated, not an array: ecspresso's shape; ``jq -s`` makes an array). The default
@@ -11,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ecspresso import ecs
+from ecspresso import ecs, failed_marks
 from ecspresso.app import App
 from ecspresso.commands.deregister import in_use_reason, in_use_revisions
 from ecspresso.errors import UsageError
@@ -29,9 +34,9 @@ class RevisionsOption:
                                 choices=FORMATS)  # fmt: skip
 
 
-def format_table(rows: list[tuple[str, str]], header: tuple[str, ...] = ("Name", "In Use")) -> str:
+def format_table(rows: list[tuple[str, ...]], header: tuple[str, ...] = ("Name", "In Use", "Failed")) -> str:
     """A table like olekukonko/tablewriter with left/right borders only (header upper-cased)."""
-    heads = [h.upper() for h in header]
+    heads = [h.upper() for h in header[: len(rows[0]) if rows else 2]]
     widths = [max([len(heads[i])] + [len(r[i]) for r in rows]) for i in range(len(heads))]
     lines = ["| " + " | ".join(_center(h, w) for h, w in zip(heads, widths, strict=True)) + " |"]
     lines.append("+" + "+".join("-" * (w + 2) for w in widths) + "+")
@@ -45,14 +50,17 @@ def _center(text: str, width: int) -> str:
     return " " * left + text + " " * (width - len(text) - left)
 
 
-def format_json(rows: list[tuple[str, str]]) -> str:
+def format_json(rows: list[tuple[str, ...]]) -> str:
     from ecspresso.normalize import to_api_json
 
-    return "".join(to_api_json({"name": name, "in_use": why}) for name, why in rows)
+    return "".join(
+        to_api_json({"name": r[0], "in_use": r[1], **({"failed": r[2]} if len(r) > 2 and r[2] else {})})
+        for r in rows
+    )
 
 
-def format_tsv(rows: list[tuple[str, str]]) -> str:
-    return "".join(f"{name}\t{why}\n" for name, why in rows)
+def format_tsv(rows: list[tuple[str, ...]]) -> str:
+    return "".join("\t".join(r) + "\n" for r in rows)
 
 
 def revisions(app: App, opts: RevisionsOption) -> Result:
@@ -64,7 +72,13 @@ def revisions(app: App, opts: RevisionsOption) -> Result:
         (a for a in ecs.list_task_definition_arns(app, family) if ecs.family_of(a) == family),
         key=ecs.revision_of,
     )
-    rows = [(ecs.short_name(a), in_use_reason(in_use, a)) for a in arns]
+    marked = failed_marks.failed_revisions(app, family)
+    if marked is None:
+        app.log.warning("cannot tell which revisions failed to deploy (tag:GetResources is not allowed)")
+    marks = {a: f"deploy failed {v}".strip() for a, v in (marked or {}).items()}
+    rows: list[tuple[str, ...]] = [(ecs.short_name(a), in_use_reason(in_use, a)) for a in arns]
+    if any(a in marks for a in arns):
+        rows = [(*row, marks.get(a, "")) for row, a in zip(rows, arns, strict=True)]
     fmt = opts.output or ("json" if app.opts.log_format == "json" else "table")
     text = {"table": format_table, "json": format_json, "tsv": format_tsv}[fmt](rows)
     if text:

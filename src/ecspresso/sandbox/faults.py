@@ -52,6 +52,8 @@ class Fault:
     #: answer 200 with this JSON body instead of moto's (JSON protocols only), e.g. a transient
     #: ``{"services": [], "failures": [{"reason": "MISSING"}]}`` from DescribeServices
     body: dict[str, Any] | None = None
+    #: let this many matching requests through before the fault applies
+    skip: int = 0
 
     def matches(self, req: Request) -> bool:
         if self.times == 0:
@@ -247,6 +249,9 @@ class FaultInjector:
         with self._lock:
             for fault in self.faults:
                 if fault.matches(req):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        return None
                     if fault.times > 0:
                         fault.times -= 1
                     return fault

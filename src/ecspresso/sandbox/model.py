@@ -34,11 +34,13 @@ class Scenario:
     reason: str | None = None
     exit_code: int | None = None
     failed_tasks: int | None = None
+    #: polls ECS's own circuit-breaker rollback deployment takes to complete (``rollback=True``)
+    rollback_polls: int = 2
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown scenario kind {self.kind!r}; expected one of {', '.join(KINDS)}")
-        if self.polls < 0:
+        if self.polls < 0 or self.rollback_polls < 0:
             raise ValueError("polls must be >= 0")
         if self.seconds is not None and self.seconds < 0:
             raise ValueError("seconds must be >= 0")

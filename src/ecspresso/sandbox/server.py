@@ -130,12 +130,14 @@ class Sandbox:
         reason: str | None = None,
         exit_code: int | None = None,
         failed_tasks: int | None = None,
+        rollback_polls: int = 2,
     ) -> None:
-        """How the next deployment of ``cluster``/``service`` behaves (see ``Scenario``)."""
+        """How the next deployment of ``cluster``/``service`` behaves (see ``Scenario``);
+        ``rollback_polls``: how long ECS's own rollback takes when ``rollback`` is set."""
         from ecspresso.sandbox.model import Scenario
         from ecspresso.sandbox.simulator import SIMULATOR
 
-        scenario = Scenario(kind, polls, seconds, rollback, reason, exit_code, failed_tasks)
+        scenario = Scenario(kind, polls, seconds, rollback, reason, exit_code, failed_tasks, rollback_polls)
         SIMULATOR.set_scenario(cluster, service, scenario)
 
     def fault(
@@ -149,13 +151,15 @@ class Sandbox:
         message: str | None = None,
         after: bool = False,
         body: dict[str, Any] | None = None,
+        skip: int = 0,
     ) -> None:
         """Answer the next ``times`` ``operation`` calls (``"*"`` for any) with an error and/or delay.
 
         ``code="delay"`` (or ``None``) only adds ``delay`` seconds of latency; a negative ``times``
         never runs out. ``operation`` may be qualified by signing name: ``"ecs:*"``, ``"sts:GetCallerIdentity"``.
         ``after=True`` lets the call take effect before answering with the error (an ambiguous
-        write); ``body`` answers 200 with that JSON instead of moto's answer.
+        write); ``body`` answers 200 with that JSON instead of moto's answer; ``skip`` lets that
+        many matching calls through first.
         """
         from ecspresso.sandbox.faults import Fault
 
@@ -163,7 +167,24 @@ class Sandbox:
             raise RuntimeError("start the sandbox before adding faults")
         if not 100 <= status <= 599:
             raise ValueError(f"invalid HTTP status {status}")
-        self._injector.add(Fault(operation, code, status, times, delay, message, after, body))
+        self._injector.add(Fault(operation, code, status, times, delay, message, after, body, skip))
+
+    def peek_service(self, service: str, cluster: str = "default") -> dict[str, Any]:
+        """The service's deployments and counts as the simulator holds them, without a
+        DescribeServices (which would be one step of time)."""
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ecs.models import ecs_backends
+
+        from ecspresso.sandbox.simulator import SIMULATOR
+
+        with SIMULATOR.lock:
+            svc = ecs_backends[DEFAULT_ACCOUNT_ID][self.region]._get_service(cluster, service)
+            return {
+                "taskDefinition": svc.task_definition,
+                "desiredCount": svc.desired_count,
+                "runningCount": svc.running_count,
+                "deployments": [dict(d) for d in svc.deployments],
+            }
 
     def mutating_operations(self) -> list[str]:
         """Recorded operations that are not read-only: ``Describe*``, ``List*``, ``Get*``, ``BatchGet*``,

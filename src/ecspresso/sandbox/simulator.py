@@ -115,7 +115,13 @@ class Simulator:
         return next((d for d in svc.deployments if d.get("status") == "PRIMARY"), None)
 
     def _start(
-        self, backend: Any, svc: Any, td_arn: str, *, rollback_of: dict[str, Any] | None = None
+        self,
+        backend: Any,
+        svc: Any,
+        td_arn: str,
+        *,
+        rollback_of: dict[str, Any] | None = None,
+        rollback_polls: int = DEFAULT_SCENARIO.polls,
     ) -> Rollout:
         previous = self._primary(svc)
         now = utcnow()
@@ -123,7 +129,7 @@ class Simulator:
             if dep.get("status") == "PRIMARY":
                 dep["status"], dep["updatedAt"] = "ACTIVE", now
         if rollback_of is not None:
-            scenario = DEFAULT_SCENARIO
+            scenario = Scenario(polls=rollback_polls)
         else:
             scenario = self._pending.pop((svc.cluster_name, svc.name), DEFAULT_SCENARIO)
         dep = new_deployment(svc, td_arn)
@@ -239,7 +245,8 @@ class Simulator:
         previous = rollout.previous
         if previous is not None and (sc.rollback or _circuit_breaker_rollback(svc)):
             add_event(svc, f"(service {svc.name}) rolling back to deployment {previous['id']}.")
-            self._start(backend, svc, previous["taskDefinition"], rollback_of=previous)
+            self._start(backend, svc, previous["taskDefinition"], rollback_of=previous,
+                        rollback_polls=sc.rollback_polls)  # fmt: skip
 
     def _reconcile(self, backend: Any, svc: Any, rollout: Rollout) -> None:
         """A finished deployment follows later ``desiredCount`` changes in one step."""
