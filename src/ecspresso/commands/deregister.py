@@ -9,11 +9,13 @@ target of an EventBridge rule (any event bus) or of an EventBridge Scheduler sch
 In-use revisions are never deregistered. When the check cannot be completed (a listing denied,
 e.g. ``events:ListRules``, or a bound exceeded) nothing is deregistered: the command refuses,
 naming what it could not check, unless ``--force`` (then it warns and still skips what it knows
-to be in use). ``--dry-run`` gives the same answer. ``--keeps N`` keeps the N newest revisions *not* in use
-and never touches the newest revision of the family (family-only schedules and
-``run --latest-task-definition`` would silently fall back to an older one); ``--revision latest``
-deregisters the newest revision, but only when asked explicitly (the ecschedule roll-back flow:
-deregister a broken batch revision so family-only targets run the previous one).
+to be in use). ``--dry-run`` gives the same answer.
+
+``--keeps N`` keeps the N newest revisions *not* in use and never touches the newest revision of
+the family (family-only schedules and ``run --latest-task-definition`` would silently fall back
+to an older one); ``--revision latest`` deregisters the newest revision, but only when asked
+explicitly (the ecschedule roll-back flow: deregister a broken batch revision so family-only
+targets run the previous one).
 
 Confirmation: without ``--force`` ecspresso asks ``y/N``. When stdin is not a terminal (CI, the
 GitHub Action) there is nobody to ask, so the command refuses with an error telling to pass
