@@ -1,18 +1,21 @@
 """``deregister``: deregister (and optionally delete) task definition revisions that are not in use.
 
-A revision is *in use* (:func:`in_use_revisions`) when
+A revision is *in use* (:func:`ecspresso.inuse.in_use_revisions`) when a deployment or task set of
+any service in any cluster runs it, a task that has not stopped runs it (any cluster), or an ECS
+target of an EventBridge rule (any event bus) or of an EventBridge Scheduler schedule pins it
+(``TaskDefinitionArn`` naming the revision; a family-only ARN, as ecschedule writes for
+``taskDefinition: app``, pins nothing: it runs the newest ACTIVE revision).
 
-* a deployment of the configured service runs it (``PRIMARY deployment`` / ``ACTIVE deployment``),
-* a task of the family in the cluster has not stopped (``RUNNING task``, ``PENDING task``…),
-* an EventBridge rule on the default event bus has an ECS target pinning it
-  (``EcsParameters.TaskDefinitionArn`` equal to the revision's ARN; a family-only ARN, as
-  ecschedule writes for ``taskDefinition: app``, pins nothing: it runs the newest ACTIVE revision).
+In-use revisions are never deregistered. When the check cannot be completed (a listing denied,
+e.g. ``events:ListRules``, or a bound exceeded) nothing is deregistered: the command refuses,
+naming what it could not check, unless ``--force`` (then it warns and still skips what it knows
+to be in use). ``--dry-run`` gives the same answer.
 
-In-use revisions are never deregistered. ``--keeps N`` keeps the N newest revisions *not* in use
-and never touches the newest revision of the family (family-only schedules and
-``run --latest-task-definition`` would silently fall back to an older one); ``--revision latest``
-deregisters the newest revision, but only when asked explicitly (the ecschedule roll-back flow:
-deregister a broken batch revision so family-only targets run the previous one).
+``--keeps N`` keeps the N newest revisions *not* in use and never touches the newest revision of
+the family (family-only schedules and ``run --latest-task-definition`` would silently fall back
+to an older one); ``--revision latest`` deregisters the newest revision, but only when asked
+explicitly (the ecschedule roll-back flow: deregister a broken batch revision so family-only
+targets run the previous one).
 
 Confirmation: without ``--force`` ecspresso asks ``y/N``. When stdin is not a terminal (CI, the
 GitHub Action) there is nobody to ask, so the command refuses with an error telling to pass
@@ -27,13 +30,14 @@ from typing import Any
 
 from ecspresso import ecs
 from ecspresso.app import App
-from ecspresso.aws import error_code
-from ecspresso.errors import AwsError, EcspressoError, UsageError
+from ecspresso.errors import EcspressoError, UsageError
+from ecspresso.inuse import InUse, in_use_reason, in_use_revisions, refusal
 from ecspresso.options import Command, option
 from ecspresso.report import Result
 
+__all__ = ["DeregisterOption", "deregister", "in_use_reason", "in_use_revisions"]
+
 DELETE_BATCH = 10  # DeleteTaskDefinitions accepts at most 10 ARNs
-_DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnrecognizedClientException")
 
 
 @dataclass
@@ -41,96 +45,9 @@ class DeregisterOption:
     dry_run: bool = option(False, "show what would be deregistered; change nothing")
     keeps: int | None = option(None, "number of revisions to keep, not counting those in use")
     revision: str = option("", "revision number to deregister, or 'latest'", metavar="N|latest")
-    force: bool = option(False, "deregister without confirmation (required when stdin is not a terminal)")
+    force: bool = option(False, "deregister without confirmation (required when stdin is not a terminal), "
+                                "even when the in-use check could not be completed")  # fmt: skip
     delete: bool = option(False, "also delete the deregistered revisions (DeleteTaskDefinitions)")
-
-
-# ---------------------------------------------------------------------------------------------
-# what is in use
-
-
-def in_use_revisions(app: Any, family: str) -> dict[str, str]:
-    """Task definition ARN -> why it is in use, for revisions of ``family`` (and any revision a
-    deployment of the configured service runs). Read-only."""
-    in_use: dict[str, str] = {}
-    service_arn = ""
-    if app.config.service:
-        sv = ecs.describe_service(app, include_tags=False)
-        if sv is not None:
-            service_arn = str(sv.get("serviceArn", ""))
-            for dep in sv.get("deployments") or []:
-                arn = _as_arn(str(dep.get("taskDefinition", "")), service_arn)
-                in_use.setdefault(arn, f"{dep.get('status', 'ACTIVE')} deployment")
-    for task in _live_tasks(app, family):
-        status = task.get("lastStatus") or task.get("desiredStatus") or "RUNNING"
-        in_use.setdefault(str(task["taskDefinitionArn"]), f"{status} task")
-    for arn, rule in eventbridge_pinned_revisions(app).items():
-        if ecs.family_of(arn) == family:
-            in_use.setdefault(arn, f"EventBridge rule {rule}")
-    for arn, why in in_use.items():
-        app.log.debug(f"{ecs.short_name(arn)} is in use by {why}")
-    return in_use
-
-
-def _live_tasks(app: Any, family: str) -> list[dict[str, Any]]:
-    """Tasks of ``family`` in the cluster that have not stopped (none if the cluster does not exist)."""
-    tasks: list[dict[str, Any]] = []
-    try:
-        for desired in ("RUNNING", "STOPPED"):
-            arns = ecs.list_service_task_arns(app, desired_status=desired, family=family)
-            tasks += ecs.describe_tasks(app, arns) if arns else []
-    except AwsError as exc:
-        if error_code(exc.__cause__ or exc) != "ClusterNotFoundException":
-            raise
-        app.log.debug(f"cluster {app.config.cluster} not found: no tasks use {family}")
-    live = [t for t in tasks if (t.get("lastStatus") or t.get("desiredStatus")) != "STOPPED"]
-    return [t for t in live if t.get("taskDefinitionArn")]
-
-
-def in_use_reason(in_use: dict[str, str], name_or_arn: str) -> str:
-    """Why ``family:N`` (or its ARN) is in use, or ``""``."""
-    name = ecs.short_name(name_or_arn)
-    return next((why for arn, why in in_use.items() if ecs.short_name(arn) == name), "")
-
-
-def eventbridge_pinned_revisions(app: Any) -> dict[str, str]:
-    """Revision ARN -> rule name, for ECS targets of rules on the default event bus that pin a
-    revision. Without permission to list rules this warns and returns ``{}``."""
-    client = app.client("events")
-    pinned: dict[str, str] = {}
-    try:
-        for rule in _pages(client.list_rules, "Rules", {}):
-            name = str(rule["Name"])
-            for target in _pages(client.list_targets_by_rule, "Targets", {"Rule": name}):
-                arn = str((target.get("EcsParameters") or {}).get("TaskDefinitionArn") or "")
-                if arn and ecs.revision_of(arn) > 0:
-                    pinned.setdefault(arn, name)
-    except AwsError as exc:
-        if error_code(exc.__cause__ or exc) not in _DENIED:
-            raise
-        app.log.warning(
-            f"cannot list EventBridge rules ({exc}): revisions pinned by schedules are not protected"
-        )
-    return pinned
-
-
-def _pages(fn: Any, key: str, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    token = None
-    while True:
-        page = ecs.call(fn.__name__, fn, **kwargs, **({"NextToken": token} if token else {}))
-        items.extend(page.get(key, []))
-        token = page.get("NextToken")
-        if not token:
-            return items
-
-
-def _as_arn(ref: str, like: str) -> str:
-    """``app:3`` -> full task definition ARN in the account/region of ``like`` (any ECS ARN)."""
-    if ref.startswith("arn:") or not like.startswith("arn:"):
-        return ref
-    prefix = ":".join(like.split(":")[:5])
-    return f"{prefix}:task-definition/{ref}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,9 +103,11 @@ def _deregister_revision(app: App, opts: DeregisterOption, family: str) -> Resul
             app.log.info(f"{name} is already {td.get('status')}")
             return _result(app, "no-change", arn, f"{name} is already {td.get('status')}")
     else:
-        why = in_use_reason(in_use_revisions(app, family), arn)
+        in_use = in_use_revisions(app, family)
+        why = in_use.why(arn)
         if why:
             raise EcspressoError(f"{name} is in use by {why}")
+        _unless_incomplete(app, opts, in_use, [name])
         if opts.revision == "latest":
             app.log.warning(
                 f"{name} is the newest revision: family-only references will use the previous one"
@@ -228,6 +147,7 @@ def _deregister_keeps(app: App, opts: DeregisterOption, family: str) -> Result:
         app.log.info("No need to deregister task definitions")
         return _result(app, "no-change", "", "")
     names = [ecs.short_name(a) for a in victims]
+    _unless_incomplete(app, opts, in_use, names)
     for name in names:
         app.log.info(f"{name} will be deregistered")
     if opts.dry_run:
@@ -243,6 +163,18 @@ def _deregister_keeps(app: App, opts: DeregisterOption, family: str) -> Result:
     if opts.delete:
         _delete(app, names)
     return _result(app, "deregistered", victims[-1], ", ".join(names))
+
+
+def _unless_incomplete(app: App, opts: DeregisterOption, in_use: InUse, names: list[str]) -> None:
+    """Refuse to deregister ``names`` on an incomplete in-use check, unless ``--force``."""
+    if in_use.complete:
+        return
+    if not opts.force:
+        raise EcspressoError(refusal(in_use, names), title="in-use check incomplete")
+    app.log.warning(
+        f"the in-use check is incomplete ({in_use.gap_text()}): {', '.join(names)} may be "
+        f"{in_use.doubt()}; deregistering anyway (--force)"
+    )
 
 
 def _deregister_one(app: App, name: str) -> None:

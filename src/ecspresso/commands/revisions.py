@@ -68,6 +68,8 @@ def revisions(app: App, opts: RevisionsOption) -> Result:
     if opts.revision:
         return _dump_revision(app, family, opts.revision)
     in_use = in_use_revisions(app, family)
+    if not in_use.complete:
+        app.log.warning(f"the IN USE column may be incomplete: {in_use.gap_text()}")
     arns = sorted(
         (a for a in ecs.list_task_definition_arns(app, family) if ecs.family_of(a) == family),
         key=ecs.revision_of,

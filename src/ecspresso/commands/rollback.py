@@ -122,19 +122,27 @@ def rollback_target(app: App, current: str, revision: int = 0) -> str:
 
 
 def deregister_if_unused(app: App, arn: str) -> bool:
-    """Deregister ``arn`` unless a service deployment, a task or an EventBridge target uses it."""
-    from ecspresso.commands.deregister import in_use_revisions
+    """Deregister ``arn`` unless something uses it (see :mod:`ecspresso.inuse`). When the in-use
+    check cannot be completed it is left alone (warned about, ``False``): the rollback itself
+    succeeded and must not turn into a failure, nor take a schedule's revision away."""
+    from ecspresso.inuse import in_use_revisions, uncertainty
 
+    name = ecs.short_name(arn)
     users = in_use_revisions(app, ecs.family_of(arn))
-    if arn in users:
-        app.log.warning(f"not deregistering {ecs.short_name(arn)}: in use by {users[arn]}")
+    why = users.why(arn)
+    if why:
+        app.log.warning(f"not deregistering {name}: in use by {why}")
+        return False
+    if not users.complete:
+        app.log.warning(
+            f"not deregistering {name}: {uncertainty(users, [name])}; deregister it later with "
+            f"`ecspresso deregister --revision {ecs.revision_of(arn)}`"
+        )
         return False
     ecs.call(
-        f"DeregisterTaskDefinition {ecs.short_name(arn)}",
-        app.client("ecs").deregister_task_definition,
-        taskDefinition=arn,
+        f"DeregisterTaskDefinition {name}", app.client("ecs").deregister_task_definition, taskDefinition=arn
     )
-    app.log.info(f"Task definition {ecs.short_name(arn)} is deregistered")
+    app.log.info(f"Task definition {name} is deregistered")
     return True
 
 
