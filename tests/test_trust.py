@@ -446,3 +446,18 @@ def test_rollback_goes_to_the_newest_older_revision_not_the_oldest(sandbox: Any,
     code, result = cli(project, "rollback", "--no-deregister")
     assert code == 0 and result.rollback_target_arn.endswith("app:2")
     assert primary_td(sandbox) == "app:2"
+
+
+def test_events_are_printed_once_and_old_ones_never(sandbox: Any, project: Path, capfd: Any) -> None:
+    set_image(project, "nginx:2")
+    _, first = cli(project, "deploy")
+    capfd.readouterr()
+    sandbox.scenario("web", "stable", polls=4)
+    set_image(project, "nginx:3")
+    _, second = cli(project, "deploy")
+    err = capfd.readouterr().err
+    assert f"(deployment {first.deployment_id}) deployment completed" not in err  # the earlier deploy's
+    done = f"(deployment {second.deployment_id}) deployment completed"
+    assert err.count(done) == 1
+    events = [line.split("] ", 2)[-1] for line in err.splitlines() if "(service web)" in line]
+    assert events and len(events) == len(set(events)), events
