@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecspresso import ecs
+
+if TYPE_CHECKING:
+    from ecspresso.app import App
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,7 @@ class Request:
         return self.suspend or self.resume or self.min is not None or self.max is not None
 
 
-def apply(app: Any, opts: Request, *, dry_run: bool) -> None:
+def apply(app: App, opts: Request, *, dry_run: bool) -> None:
     """ecspresso's autoscaling.go: only when a flag was given; suspend wins over resume."""
     if not opts.requested:
         return

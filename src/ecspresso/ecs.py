@@ -7,10 +7,13 @@ dicts in the API's shape. AWS errors become :class:`ecspresso.errors.AwsError` w
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ecspresso.aws import describe_error, error_code, is_transient
 from ecspresso.errors import AwsError, EcspressoError
+
+if TYPE_CHECKING:
+    from ecspresso.app import App
 
 T = TypeVar("T")
 
@@ -46,7 +49,7 @@ def short_name(arn_or_name: str) -> str:
     return arn_or_name.rsplit("/", 1)[-1]
 
 
-def describe_service(app: Any, *, include_tags: bool = True) -> dict[str, Any] | None:
+def describe_service(app: App, *, include_tags: bool = True) -> dict[str, Any] | None:
     """The configured service, or None if it does not exist (missing or INACTIVE)."""
     cfg = app.config
     kwargs: dict[str, Any] = {"cluster": cfg.cluster, "services": [cfg.service]}
@@ -59,7 +62,7 @@ def describe_service(app: Any, *, include_tags: bool = True) -> dict[str, Any] |
     return None
 
 
-def describe_task_definition(app: Any, name: str, *, tags: bool = True) -> dict[str, Any]:
+def describe_task_definition(app: App, name: str, *, tags: bool = True) -> dict[str, Any]:
     """DescribeTaskDefinition; the result carries the TD's ``tags`` inside it."""
     kwargs: dict[str, Any] = {"taskDefinition": name}
     if tags:
@@ -72,7 +75,7 @@ def describe_task_definition(app: Any, name: str, *, tags: bool = True) -> dict[
 
 
 def list_task_definition_arns(
-    app: Any, family: str, *, sort: str = "ASC", status: str = "ACTIVE"
+    app: App, family: str, *, sort: str = "ASC", status: str = "ACTIVE"
 ) -> list[str]:
     """Every revision ARN of ``family`` (paginated), oldest first with ``ASC``."""
     return list(_paginate(app, "list_task_definitions", "taskDefinitionArns",
@@ -80,7 +83,7 @@ def list_task_definition_arns(
 
 
 def iter_task_definition_arns(
-    app: Any, family: str, *, sort: str = "DESC", status: str = "ACTIVE"
+    app: App, family: str, *, sort: str = "DESC", status: str = "ACTIVE"
 ) -> Iterator[str]:
     """Revision ARNs of ``family`` page by page (stop iterating to stop listing)."""
     return _paginate(
@@ -88,7 +91,7 @@ def iter_task_definition_arns(
     )
 
 
-def latest_task_definition_arn(app: Any, family: str, *, missing_ok: bool = False) -> str:
+def latest_task_definition_arn(app: App, family: str, *, missing_ok: bool = False) -> str:
     """The newest ACTIVE revision of ``family``; ``""`` if there is none and ``missing_ok``."""
     arns = [a for a in list_task_definition_arns(app, family, sort="DESC") if family_of(a) == family]
     if not arns:
@@ -106,13 +109,13 @@ def without_empty_tags(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def register_task_definition(app: Any, td: dict[str, Any]) -> dict[str, Any]:
+def register_task_definition(app: App, td: dict[str, Any]) -> dict[str, Any]:
     td = without_empty_tags(td)
     out = call(f"RegisterTaskDefinition {td.get('family')}", app.client("ecs").register_task_definition, **td)
     return dict(out["taskDefinition"])
 
 
-def list_service_task_arns(app: Any, *, desired_status: str, service: str | None = None,
+def list_service_task_arns(app: App, *, desired_status: str, service: str | None = None,
                            family: str | None = None, started_by: str | None = None) -> list[str]:  # fmt: skip
     kwargs: dict[str, Any] = {"cluster": app.config.cluster, "desiredStatus": desired_status}
     if service:
@@ -124,7 +127,7 @@ def list_service_task_arns(app: Any, *, desired_status: str, service: str | None
     return list(_paginate(app, "list_tasks", "taskArns", **kwargs))
 
 
-def describe_tasks(app: Any, arns: list[str]) -> list[dict[str, Any]]:
+def describe_tasks(app: App, arns: list[str]) -> list[dict[str, Any]]:
     tasks: list[dict[str, Any]] = []
     ecs = app.client("ecs")
     for i in range(0, len(arns), 100):
@@ -133,7 +136,7 @@ def describe_tasks(app: Any, arns: list[str]) -> list[dict[str, Any]]:
     return tasks
 
 
-def _paginate(app: Any, method: str, key: str, **kwargs: Any) -> Iterator[str]:
+def _paginate(app: App, method: str, key: str, **kwargs: Any) -> Iterator[str]:
     fn = getattr(app.client("ecs"), method)
     token: str | None = None
     while True:

@@ -45,11 +45,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecspresso import ecs
 from ecspresso.aws import error_code
 from ecspresso.errors import AwsError
+
+if TYPE_CHECKING:
+    from ecspresso.app import App
 
 MAX_CLUSTERS = 50
 MAX_SERVICES = 500  # in all clusters together
@@ -207,7 +210,7 @@ class _Gone(Exception):
     """The thing asked about went away between two calls (cluster, rule, schedule): skip it."""
 
 
-def in_use_revisions(app: Any, family: str) -> InUse:
+def in_use_revisions(app: App, family: str) -> InUse:
     """Revisions of ``family`` in use, with reasons, and what could not be checked. Read-only."""
     check = _Check(app, family)
     check.services_and_tasks()
@@ -223,7 +226,7 @@ def in_use_revisions(app: Any, family: str) -> InUse:
 
 
 class _Check:
-    def __init__(self, app: Any, family: str) -> None:
+    def __init__(self, app: App, family: str) -> None:
         self.app, self.family = app, family
         self.cluster = name_of(str(app.config.cluster or "default"))
         self.service = str(app.config.service or "")

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any
 
 from ecspresso import ecs
 from ecspresso.app import App
@@ -64,7 +63,7 @@ def ask(question: str, flag: str = "--force") -> str:
     return stdin.readline().strip()
 
 
-def confirm(app: Any, question: str, *, force: bool) -> None:
+def confirm(app: App, question: str, *, force: bool) -> None:
     """y/N prompt unless ``force``; anything but y/yes aborts."""
     if force:
         return

@@ -127,7 +127,7 @@ def status_json(service: dict[str, Any], auto_scaling: dict[str, list[dict[str, 
     return to_api_json(doc)
 
 
-def describe_auto_scaling(app: Any, service: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def describe_auto_scaling(app: App, service: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Scalable target and policies of the service; warns (and returns nothing) on API errors."""
     resource = f"service/{ecs.short_name(str(service.get('clusterArn', '')))}/{service.get('serviceName')}"
     dims = {"ServiceNamespace": "ecs", "ScalableDimension": "ecs:service:DesiredCount"}
@@ -146,7 +146,7 @@ def describe_auto_scaling(app: Any, service: dict[str, Any]) -> dict[str, list[d
     return out
 
 
-def service_status(app: Any, events: int = 10) -> dict[str, Any]:
+def service_status(app: App, events: int = 10) -> dict[str, Any]:
     """DescribeServices + auto scaling, printed to stdout; returns the service. Missing => error."""
     service = ecs.describe_service(app)
     if service is None:
