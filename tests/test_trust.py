@@ -127,6 +127,7 @@ def test_no_automatic_rollback_over_a_deploy_that_started_after_ours(sandbox: An
     from ecspresso.recovery import after_failed_deploy
     from ecspresso.report import Result
     from ecspresso.rollout import State, Verdict, primary
+    from ecspresso.strategies import choose
     from ecspresso.watch import WaitOutcome
 
     sandbox.scenario("web", "never")
@@ -141,7 +142,7 @@ def test_no_automatic_rollback_over_a_deploy_that_started_after_ours(sandbox: An
     assert cli(project, "deploy", "--no-wait")[0] == 0  # another job's newer release
     result = Result(command="deploy", task_definition_arn=ours["taskDefinition"], deployment_id=ours["id"])
     outcome = WaitOutcome(Verdict(State.FAILED, "timed out after 10m0s waiting for the deployment"), None)
-    code = after_failed_deploy(app, result, outcome, serving=_arn("app:1"), serving_note="completed",
+    code = after_failed_deploy(app, choose(None), result, outcome, serving=_arn("app:1"), serving_note="completed",
                                created_at=ours["createdAt"], roll_back=True, deregister_failed=False)  # fmt: skip
     assert code == 1 and result.result == "superseded" and not result.rolled_back
     assert "a newer release, started after this one" in result.message

@@ -18,54 +18,33 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ecspresso import ecs, failed_marks
+from ecspresso.deployments import WaitUntil
 from ecspresso.errors import AwsError, EcspressoError
 from ecspresso.report import Result
 from ecspresso.rollout import ECS_ROLLBACK, State, newer_deployment, primary, replacement_verdict
-from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure, failure_reason, watch_rollout
+from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure, failure_reason
 
 if TYPE_CHECKING:
     from ecspresso.app import App
-
-
-def update_service(app: App, params: dict[str, Any], *, before_id: str, expect_td: str) -> dict[str, Any]:
-    """UpdateService; the updated service as ECS answered it, or as re-read after an ambiguous
-    failure that took effect (a new PRIMARY deployment running ``expect_td``)."""
-    cfg = app.config
-    try:
-        out = ecs.call(f"UpdateService {cfg.service}", app.client("ecs").update_service, **params)
-        return dict(out["service"])
-    except AwsError as exc:
-        if not exc.transient:
-            raise
-        app.log.warning(f"{exc}; checking whether the update took effect")
-        try:
-            now = ecs.describe_service(app, include_tags=False)
-        except AwsError:
-            raise exc from None
-        prim = primary(now) if now else None
-        if (
-            prim
-            and prim.get("id") != before_id
-            and (not expect_td or prim.get("taskDefinition") == expect_td)
-        ):
-            app.log.warning(
-                f"UpdateService failed after it took effect: the service is deploying "
-                f"{ecs.short_name(str(prim.get('taskDefinition')))} (deployment {prim.get('id')}); following it"
-            )
-            assert now is not None
-            return now
-        raise AwsError(f"{exc} (re-read: no new deployment was started)", code=exc.code,
-                       transient=exc.transient) from exc  # fmt: skip
+    from ecspresso.strategies import Strategy
 
 
 def update_and_wait(
-    app: App, target: str, *, until: str, wait: bool, started: datetime, result: Result, previous: str = ""
+    app: App,
+    strategy: Strategy,
+    target: str,
+    *,
+    until: WaitUntil,
+    wait: bool,
+    started: datetime,
+    result: Result,
+    previous: str = "",
 ) -> WaitOutcome | None:
     """Point the service at ``target`` and watch the deployment that starts (None with ``wait=False``)."""
     cfg = app.config
     before = primary(ecs.describe_service(app, include_tags=False) or {}) or {}
-    updated = update_service(app, {"cluster": cfg.cluster, "service": cfg.service, "taskDefinition": target},
-                             before_id=str(before.get("id") or ""), expect_td=target)  # fmt: skip
+    params = {"cluster": cfg.cluster, "service": cfg.service, "taskDefinition": target}
+    updated = strategy.start(app, params, str(before.get("id") or ""), target)
     dep = primary(updated) or {}
     created = dep.get("id") != before.get("id")
     result.deployment_id = str(dep.get("id") or "") if created else ""
@@ -77,11 +56,12 @@ def update_and_wait(
                           timeout=cfg.timeout, since=started, created_at=created_at,
                           previous_task_definition=previous)  # fmt: skip
     with app.reporter.phase("Wait for the rollback"):
-        return watch_rollout(app, request)
+        return strategy.wait(app, request)
 
 
 def after_failed_deploy(
     app: App,
+    strategy: Strategy,
     result: Result,
     outcome: WaitOutcome,
     *,
@@ -114,7 +94,7 @@ def after_failed_deploy(
         result.message = f"deploy failed: {reason}"
         return 1
     with app.reporter.phase("Rollback"):
-        return _roll_back(app, result, reason, serving=serving, serving_note=serving_note,
+        return _roll_back(app, strategy, result, outcome, reason, serving=serving, serving_note=serving_note,
                           created_at=created_at, deregister_failed=deregister_failed)  # fmt: skip
 
 
@@ -133,7 +113,9 @@ def _ecs_rollback(result: Result, outcome: WaitOutcome, reason: str) -> int:
 
 def _roll_back(
     app: App,
+    strategy: Strategy,
     result: Result,
+    outcome: WaitOutcome,
     reason: str,
     *,
     serving: str,
@@ -180,8 +162,9 @@ def _roll_back(
     log.info(f"Rolling back to {ecs.short_name(serving)}, the revision last serving ({serving_note})")
     back_result = Result(command="rollback")
     try:
-        back = update_and_wait(app, serving, until="stable", wait=True, started=datetime.now(UTC),
-                               result=back_result, previous=failed_td)  # fmt: skip
+        back = _stop_in_progress(app, strategy, outcome, serving, back_result) or update_and_wait(
+            app, strategy, serving, until=WaitUntil("stable"), wait=True, started=datetime.now(UTC),
+            result=back_result, previous=failed_td)  # fmt: skip
     except KeyboardInterrupt as exc:
         name = getattr(exc, "signal_name", "SIGINT")
         result.message = f"{head}; interrupted by {name} while starting the rollback to {ecs.short_name(serving)}: it may have started; check with 'ecspresso status'"
@@ -195,7 +178,7 @@ def _roll_back(
         result.current_task_definition_arn = serving
         return 130
     result.current_task_definition_arn = _current_td(back.service) or result.current_task_definition_arn
-    if not back.ok:
+    if not back.ok and back.verdict.state is not State.ROLLED_BACK:
         explain_failure(app, back)
         result.message = (
             f"{head}; the rollback to {ecs.short_name(serving)} failed too: {back.verdict.reason}"
@@ -210,6 +193,32 @@ def _roll_back(
 
         deregister_if_unused(app, failed_td)
     return 1
+
+
+def _stop_in_progress(
+    app: App, strategy: Strategy, outcome: WaitOutcome, serving: str, back_result: Result
+) -> WaitOutcome | None:
+    """When our service deployment is still in progress, ask ECS to roll it back itself
+    (StopServiceDeployment ROLLBACK) and wait for that; None when it is not (then the caller
+    updates the service to ``serving``). ECS returns to the deployment's source revision, which
+    is the revision that was serving."""
+    sd = outcome.service_deployment or {}
+    arn = str(sd.get("serviceDeploymentArn") or "")
+    if not arn or sd.get("status") not in ("PENDING", "IN_PROGRESS"):
+        return None
+    try:
+        strategy.stop_in_progress(app, arn)
+    except AwsError as exc:
+        if exc.transient:
+            raise
+        app.log.warning(f"ECS cannot roll the service deployment back ({exc}): updating the service instead")
+        return None
+    cfg = app.config
+    request = WaitRequest(task_definition=serving, until=WaitUntil("deployed"), timeout=cfg.timeout,
+                          since=datetime.now(UTC), service_deployment_arn=arn, settle=False)  # fmt: skip
+    back_result.service_deployment_arn = arn
+    with app.reporter.phase("Wait for the rollback"):
+        return strategy.wait(app, request)
 
 
 def _is_newer_release(dep: dict[str, Any], ours: str) -> bool:

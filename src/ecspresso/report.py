@@ -59,6 +59,8 @@ class Result:
     #: the task definition the service's PRIMARY deployment runs when the command ended (what is
     #: true now, whatever was attempted)
     current_task_definition_arn: str = ""
+    service_deployment_arn: str = ""  # the ECS service deployment this command started and followed
+    lifecycle_stages: list[str] = field(default_factory=list)  # stages it passed (BLUE_GREEN, LINEAR, CANARY)
     message: str = ""
     stopped_tasks: list[StoppedTask] = field(default_factory=list)
     events: list[str] = field(default_factory=list)  # the last service events, oldest first

@@ -1,4 +1,5 @@
-"""The deployment watcher: poll DescribeServices, stream events, judge with rollout.py.
+"""The deployment watcher: poll DescribeServices (and the service deployment), stream events,
+judge with rollout.py and deployments.py.
 
 Prints each new service event once, in order, and a deployment line whenever a deployment's
 counts change; backs off while nothing changes; on failure gathers the stopped tasks of the
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ecspresso import ecs
 from ecspresso.config import format_duration
+from ecspresso.deployments import WaitUntil, judge
 from ecspresso.errors import AwsError
 from ecspresso.report import StoppedTask
 from ecspresso.rollout import (
@@ -23,6 +25,7 @@ from ecspresso.rollout import (
     pending_description,
     rollout_verdict,
 )
+from ecspresso.tracking import ServiceDeploymentTracker
 
 if TYPE_CHECKING:
     from ecspresso.app import App
@@ -36,7 +39,7 @@ MISSING_CONFIRMATIONS = 3
 class WaitRequest:
     deployment_id: str = ""  # the deployment this command created ("" = judge the PRIMARY)
     task_definition: str = ""  # the ARN it should run ("" = any)
-    until: str = "deployed"  # deployed | stable
+    until: WaitUntil = field(default_factory=lambda: WaitUntil("deployed"))
     timeout: float = 600.0  # seconds; 0 = none
     fail_after_task_failures: int = 0
     since: datetime | None = None  # events older than this are not printed
@@ -46,6 +49,10 @@ class WaitRequest:
         None  # our deployment's createdAt (tells newer deployments from stale reads)
     )
     previous_task_definition: str = ""  # what served before: an ECS rollback goes back to it
+    #: follow the service deployment (ListServiceDeployments/DescribeServiceDeployments) too
+    service_deployments: bool = True
+    service_deployment_arn: str = ""  # when already known (a rollback through StopServiceDeployment)
+    newest_service_deployment: bool = False  # `wait`: whoever started it
 
 
 @dataclass
@@ -58,6 +65,8 @@ class WaitOutcome:
     stopped_tasks: list[StoppedTask] = field(default_factory=list)
     interrupted: str = ""  # signal name when the wait was interrupted
     timed_out: bool = False
+    service_deployment: dict[str, Any] | None = None  # the last DescribeServiceDeployments answer
+    stages: list[str] = field(default_factory=list)  # lifecycle stages seen, in order
 
     @property
     def ok(self) -> bool:
@@ -80,6 +89,11 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
     polls = 0
     missing = 0
     timed_out = False
+    tracker = ServiceDeploymentTracker(
+        app, arn=req.service_deployment_arn, since=req.since, created_at=req.created_at,
+        enabled=req.service_deployments and bool(req.deployment_id or req.service_deployment_arn or req.newest_service_deployment),
+        newest=req.newest_service_deployment,
+    )  # fmt: skip
     try:
         if req.settle:
             timing.sleep(timing.settle_delay)
@@ -103,15 +117,16 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
                     missing = 0
                     service = answer
                     changed = _report_progress(log, service, seen, lines, messages, req.since)
-                    verdict = rollout_verdict(
+                    base = rollout_verdict(
                         service,
                         deployment_id=req.deployment_id,
                         task_definition=req.task_definition,
-                        until=req.until,
+                        until="stable" if req.until.kind == "stable" else "deployed",
                         fail_after_task_failures=req.fail_after_task_failures,
                         created_at=req.created_at,
                         previous_task_definition=req.previous_task_definition,
                     )
+                    verdict = judge(base, tracker.poll() if service is not None else None, req.until)
                     if verdict.final or (
                         verdict.state is State.ROLLING_BACK and not req.wait_for_ecs_rollback
                     ):
@@ -132,7 +147,8 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
             State.FAILED,
             f"interrupted by {name} while waiting; the deployment is still in progress ({state})",
         )
-        return WaitOutcome(verdict, service, polls, timing.now() - start, messages, interrupted=name)
+        return WaitOutcome(verdict, service, polls, timing.now() - start, messages, interrupted=name,
+                           service_deployment=tracker.last, stages=tracker.stages)  # fmt: skip
     outcome = WaitOutcome(
         verdict,
         service,
@@ -140,6 +156,8 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
         timing.now() - start,
         messages,
         timed_out=timed_out,
+        service_deployment=tracker.last,
+        stages=tracker.stages,
     )
     if verdict.state is not State.DONE and req.deployment_id:
         outcome.stopped_tasks = stopped_tasks(app, req.deployment_id)

@@ -17,12 +17,12 @@ from ecspresso import autoscaling, ecs, failed_marks
 from ecspresso.app import App
 from ecspresso.errors import EcspressoError, InputError, UsageError
 from ecspresso.options import Command, option
-from ecspresso.recovery import after_failed_deploy, update_service
+from ecspresso.recovery import after_failed_deploy
 from ecspresso.report import Result, failed
 from ecspresso.rollout import primary, serving_task_definition
-from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure, failure_reason, watch_rollout
+from ecspresso.strategies import check_wait_until, choose
+from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure, failure_reason
 
-WAIT_UNTIL = ("stable", "deployed")
 ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST")
 
 
@@ -35,7 +35,10 @@ class DeployOption:
     latest_task_definition: bool = option(False, "deploy the latest ACTIVE revision, do not register")
     force_new_deployment: bool = option(False, "replace every task even if nothing changed")
     wait: bool = option(True, "wait for the deployment", negatable=True)
-    wait_until: str = option("deployed", "what to wait for", choices=WAIT_UNTIL)
+    wait_until: str = option(
+        "deployed", "deployed, stable, ecs:<STAGE> or paused (stages: BLUE_GREEN, LINEAR, CANARY)",
+        parse=check_wait_until, metavar="UNTIL",
+    )  # fmt: skip
     suspend_auto_scaling: bool = option(False, "suspend Application Auto Scaling of the service")
     resume_auto_scaling: bool = option(False, "resume Application Auto Scaling of the service")
     auto_scaling_min: int | None = option(None, "auto scaling minimum capacity")
@@ -102,11 +105,9 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
         service = ecs.describe_service(app)
     if service is None:
         return _create(app, opts, result, started, progress)
-    controller = (service.get("deploymentController") or {}).get("type", "ECS")
-    if controller != "ECS":
-        raise EcspressoError(
-            f"deployment controller {controller} is not supported by ecspresso-py yet (ECS rolling and ECS blue/green only)"
-        )
+    strategy = choose(service)
+    strategy.ensure_supported()
+    until = strategy.wait_until(opts.wait_until)
     if service.get("status") == "DRAINING":
         log.warning("the service is DRAINING")
     # every local input is loaded and checked before the first write
@@ -156,8 +157,9 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
 
     with app.reporter.phase("Update service"):
         progress.phase = "update"
-        updated = update_service(app, params, before_id=progress.before_id,
-                                 expect_td=td_arn or str(prev.get("taskDefinition") or ""))  # fmt: skip
+        updated = strategy.start(
+            app, params, progress.before_id, td_arn or str(prev.get("taskDefinition") or "")
+        )
         progress.phase = "wait"
     new = primary(updated) or {}
     created_deployment = bool(new.get("id")) and new.get("id") != prev.get("id")
@@ -175,7 +177,7 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
     request = WaitRequest(
         deployment_id=result.deployment_id,
         task_definition=str(new.get("taskDefinition") or td_arn),
-        until=opts.wait_until,
+        until=until,
         timeout=cfg.timeout,
         fail_after_task_failures=opts.fail_after_task_failures,
         since=started,
@@ -183,7 +185,7 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
         previous_task_definition=serving,
     )
     with app.reporter.phase("Wait for the deployment"):
-        outcome = watch_rollout(app, request)
+        outcome = strategy.wait(app, request)
     _fill_from_outcome(result, outcome)
     result.duration = app.timing.now() - t0
     if outcome.ok:
@@ -198,7 +200,7 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
         result.result, result.exit_code = "failed", 130
         result.message = f"{outcome.verdict.reason}. Not rolling back an interrupted deploy: run 'ecspresso rollback' if needed."
         raise failed(result, exit_code=130)
-    code = after_failed_deploy(app, result, outcome, serving=serving, serving_note=serving_note,
+    code = after_failed_deploy(app, strategy, result, outcome, serving=serving, serving_note=serving_note,
                                created_at=created_at, roll_back=opts.rollback_on_failure,
                                deregister_failed=opts.deregister_failed)  # fmt: skip
     result.duration = app.timing.now() - t0
@@ -251,6 +253,9 @@ def _changes(params: dict[str, Any], service: dict[str, Any]) -> bool:
 def _fill_from_outcome(result: Result, outcome: WaitOutcome) -> None:
     result.events = outcome.events[-10:]
     result.stopped_tasks = outcome.stopped_tasks
+    sd = outcome.service_deployment or {}
+    result.service_deployment_arn = str(sd.get("serviceDeploymentArn") or "")
+    result.lifecycle_stages = list(outcome.stages)
 
 
 def desired_count(tasks: int, sv_local: dict[str, Any] | None, remote: dict[str, Any] | None) -> int | None:
@@ -367,6 +372,9 @@ def _create(app: App, opts: DeployOption, result: Result, started: datetime, pro
         raise EcspressoError(
             f"service {cfg.service} not found in cluster {cfg.cluster}, and no service_definition to create it from"
         )
+    strategy = choose(sv)
+    strategy.ensure_supported()
+    until = strategy.wait_until("stable" if opts.wait_until == "deployed" else opts.wait_until)
     td = app.load_task_definition()
     params = ecs.without_empty_tags(create_service_input(sv))
     params.update(cluster=cfg.cluster, serviceName=cfg.service)
@@ -392,17 +400,21 @@ def _create(app: App, opts: DeployOption, result: Result, started: datetime, pro
     progress.phase = "update"
     created = ecs.call(f"CreateService {cfg.service}", app.client("ecs").create_service, **params)["service"]
     progress.phase = "wait"
-    result.deployment_id = str((primary(created) or {}).get("id") or "")
+    first = primary(created) or {}
+    result.deployment_id = str(first.get("id") or "")
+    created_at = first.get("createdAt") if isinstance(first.get("createdAt"), datetime) else None
     log.info(f"Service is created: {cfg.service}")
     if not opts.wait:
         result.result = "deployed"
         return result
-    outcome = watch_rollout(app, WaitRequest(deployment_id=result.deployment_id, task_definition=arn, until="stable",
+    outcome = strategy.wait(app, WaitRequest(deployment_id=result.deployment_id, task_definition=arn, until=until,
                                              timeout=cfg.timeout, fail_after_task_failures=opts.fail_after_task_failures,
-                                             since=started))  # fmt: skip
+                                             since=started, created_at=created_at))  # fmt: skip
     _fill_from_outcome(result, outcome)
     if outcome.ok:
+        log.info(f"Service is deployed: {ecs.short_name(arn)}")
         result.result = "deployed"
+        result.current_task_definition_arn = arn
         return result
     explain_failure(app, outcome)
     result.result = "failed"

@@ -11,14 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from ecspresso import autoscaling, ecs, failed_marks
 from ecspresso.app import App
+from ecspresso.deployments import WaitUntil
 from ecspresso.errors import EcspressoError, UsageError
 from ecspresso.options import Command, option
 from ecspresso.recovery import update_and_wait
 from ecspresso.report import Result, failed
-from ecspresso.watch import explain_failure
+from ecspresso.rollout import State
+from ecspresso.strategies import Strategy, choose
+from ecspresso.tracking import ServiceDeploymentTracker
+from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure
 
 
 @dataclass
@@ -47,7 +52,13 @@ def rollback(app: App, opts: RollbackOption) -> Result:
     service = ecs.describe_service(app)
     if service is None:
         raise EcspressoError(f"service {cfg.service} not found in cluster {cfg.cluster}")
+    strategy = choose(service)
+    strategy.ensure_supported()
+    until = strategy.wait_until(opts.wait_until, command="rollback")
     current = str(service.get("taskDefinition") or "")
+    sd = strategy.in_progress(app)
+    if sd is not None:
+        return _stop_in_progress(app, opts, strategy, sd, until, started, t0)
     target = rollback_target(app, current, opts.revision)
     result = Result(command="rollback", service=cfg.service, cluster=cfg.cluster,
                     task_definition_arn=target, previous_task_definition_arn=current, rollback_target_arn=target)  # fmt: skip
@@ -61,7 +72,7 @@ def rollback(app: App, opts: RollbackOption) -> Result:
         result.result = "dry-run"
         return result
     try:
-        outcome = update_and_wait(app, target, until=opts.wait_until, wait=opts.wait, started=started,
+        outcome = update_and_wait(app, strategy, target, until=until, wait=opts.wait, started=started,
                                   result=result, previous=current)  # fmt: skip
     except KeyboardInterrupt as exc:
         result.result = "failed"
@@ -69,14 +80,7 @@ def rollback(app: App, opts: RollbackOption) -> Result:
                           f"to {ecs.short_name(target)} may have started; run 'ecspresso status' to see it")  # fmt: skip
         raise failed(result, exit_code=130) from None
     result.duration = app.timing.now() - t0
-    if outcome is not None and not outcome.ok:
-        explain_failure(app, outcome)
-        result.result = "failed"
-        if outcome.interrupted:
-            result.message = f"rollback to {ecs.short_name(target)} not confirmed: {outcome.verdict.reason}"
-            raise failed(result, exit_code=130)
-        result.message = f"rollback to {ecs.short_name(target)} failed: {outcome.verdict.reason}"
-        raise failed(result)
+    _raise_if_not_ok(app, result, outcome, target)
     result.result = "rolled-back"
     result.rolled_back = True
     result.rolled_back_by = "ecspresso"
@@ -84,6 +88,76 @@ def rollback(app: App, opts: RollbackOption) -> Result:
     log.info(f"Service is rolled back to {ecs.short_name(target)}")
     if opts.deregister_task_definition:
         deregister_if_unused(app, current)
+    return result
+
+
+def _raise_if_not_ok(
+    app: App, result: Result, outcome: WaitOutcome | None, target: str, *, rolled_back_is_ok: bool = False
+) -> None:
+    """Raise DeployFailed unless the rollback's wait ended well (``rolled_back_is_ok``: the
+    rollback is ECS's own, through StopServiceDeployment, so ROLLED_BACK is its success)."""
+    if outcome is None or outcome.ok or (rolled_back_is_ok and outcome.verdict.state is State.ROLLED_BACK):
+        if outcome is not None:
+            result.service_deployment_arn = result.service_deployment_arn or str(
+                (outcome.service_deployment or {}).get("serviceDeploymentArn") or ""
+            )
+        return
+    explain_failure(app, outcome)
+    result.result = "failed"
+    if outcome.interrupted:
+        result.message = f"rollback to {ecs.short_name(target)} not confirmed: {outcome.verdict.reason}"
+        raise failed(result, exit_code=130)
+    result.message = f"rollback to {ecs.short_name(target)} failed: {outcome.verdict.reason}"
+    raise failed(result)
+
+
+def _stop_in_progress(
+    app: App,
+    opts: RollbackOption,
+    strategy: Strategy,
+    sd: dict[str, Any],
+    until: WaitUntil,
+    started: datetime,
+    t0: float,
+) -> Result:
+    """A service deployment is in progress: ECS rolls it back to its source revision
+    (StopServiceDeployment ROLLBACK), as ecspresso does; no new UpdateService."""
+    cfg = app.config
+    arn = str(sd["serviceDeploymentArn"])
+    tracker = ServiceDeploymentTracker(app, arn=arn)
+    tracker.poll()  # names the revisions
+    source: dict[str, Any] = next(iter(sd.get("sourceServiceRevisions") or []), {})
+    target_name = tracker.names.get(str(source.get("arn")), "")
+    leaving = tracker.target_task_definition()
+    if opts.revision:
+        raise UsageError(f"--revision: service deployment {arn.rsplit('/', 1)[-1]} is in progress; ECS rolls it "
+                         "back to its source revision (stop it first to choose another revision)")  # fmt: skip
+    result = Result(command="rollback", service=cfg.service, cluster=cfg.cluster, task_definition_arn=target_name,
+                    previous_task_definition_arn=leaving, rollback_target_arn=target_name,
+                    service_deployment_arn=arn)  # fmt: skip
+    app.log.info(f"Service deployment {arn.rsplit('/', 1)[-1]} is in progress ({leaving or '?'}): "
+                 f"asking ECS to roll it back to {target_name or 'its source revision'}")  # fmt: skip
+    if opts.dry_run:
+        app.log.info("DRY RUN OK")
+        result.result = "dry-run"
+        return result
+    strategy.stop_in_progress(app, arn)
+    outcome = None
+    if opts.wait:
+        request = WaitRequest(
+            until=until, timeout=cfg.timeout, since=started, service_deployment_arn=arn, settle=False
+        )
+        with app.reporter.phase("Wait for the rollback"):
+            outcome = strategy.wait(app, request)
+    result.duration = app.timing.now() - t0
+    _raise_if_not_ok(app, result, outcome, target_name or "its source revision", rolled_back_is_ok=True)
+    result.result, result.rolled_back, result.rolled_back_by = "rolled-back", True, "ecspresso"
+    result.current_task_definition_arn = target_name
+    app.log.info(f"Service is rolled back to {target_name or 'its source revision'}")
+    if opts.deregister_task_definition and leaving:
+        deregister_if_unused(
+            app, str(ecs.describe_task_definition(app, leaving, tags=False)["taskDefinitionArn"])
+        )
     return result
 
 

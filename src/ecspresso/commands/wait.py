@@ -11,14 +11,16 @@ from ecspresso.errors import EcspressoError
 from ecspresso.options import Command, option
 from ecspresso.report import Result, failed
 from ecspresso.rollout import primary
-from ecspresso.watch import WaitRequest, explain_failure, watch_rollout
+from ecspresso.strategies import check_wait_until, choose
+from ecspresso.watch import WaitRequest, explain_failure
 
 
 @dataclass
 class WaitOption:
     wait_until: str = option(
-        "stable", "what to wait for", choices=("stable", "deployed"), aliases=("--until",)
-    )
+        "stable", "stable, deployed, ecs:<STAGE> or paused (stages: BLUE_GREEN, LINEAR, CANARY)",
+        aliases=("--until",), parse=check_wait_until, metavar="UNTIL",
+    )  # fmt: skip
     fail_after_task_failures: int = option(0, "fail once N tasks of the deployment failed to start (0: off)")
 
 
@@ -27,16 +29,26 @@ def wait(app: App, opts: WaitOption) -> Result:
     service = ecs.describe_service(app, include_tags=False)
     if service is None:
         raise EcspressoError(f"service {cfg.service} not found in cluster {cfg.cluster}")
+    strategy = choose(service)
+    strategy.ensure_supported()
+    until = strategy.wait_until(opts.wait_until)
     dep = primary(service) or {}
     result = Result(command="wait", service=cfg.service, cluster=cfg.cluster,
                     task_definition_arn=str(dep.get("taskDefinition") or ""), deployment_id=str(dep.get("id") or ""))  # fmt: skip
-    outcome = watch_rollout(app, WaitRequest(deployment_id=result.deployment_id, task_definition=result.task_definition_arn,
-                                             until=opts.wait_until, timeout=cfg.timeout, settle=False,
+    outcome = strategy.wait(app, WaitRequest(deployment_id=result.deployment_id, task_definition=result.task_definition_arn,
+                                             until=until, timeout=cfg.timeout, settle=False,
                                              fail_after_task_failures=opts.fail_after_task_failures,
-                                             since=datetime.now(UTC)))  # fmt: skip
+                                             since=datetime.now(UTC), newest_service_deployment=True))  # fmt: skip
     result.events, result.stopped_tasks = outcome.events[-10:], outcome.stopped_tasks
+    sd = outcome.service_deployment or {}
+    result.service_deployment_arn = str(sd.get("serviceDeploymentArn") or "")
+    result.lifecycle_stages = list(outcome.stages)
     if outcome.ok:
-        app.log.info("Service is stable" if opts.wait_until == "stable" else "Service is deployed")
+        app.log.info(
+            {"stable": "Service is stable", "deployed": "Service is deployed"}.get(
+                until.kind, outcome.verdict.reason
+            )
+        )
         return result
     explain_failure(app, outcome)
     result.result = "failed"

@@ -1,0 +1,101 @@
+"""The ECS deployment controller: ROLLING, BLUE_GREEN, LINEAR and CANARY.
+
+All four deploy with one UpdateService (CreateService on the create path) and are followed as an
+ECS service deployment (:mod:`ecspresso.tracking`) beside DescribeServices; they differ in what
+``--wait-until`` accepts (lifecycle stages and PAUSE hooks exist for BLUE_GREEN, LINEAR and
+CANARY) and in what the progress lines show. An in-progress deployment is rolled back by ECS
+itself (StopServiceDeployment, stopType ROLLBACK), a paused hook released with
+ContinueServiceDeployment.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ecspresso import ecs
+from ecspresso.errors import AwsError
+from ecspresso.rollout import primary
+
+if TYPE_CHECKING:
+    from ecspresso.app import App
+    from ecspresso.strategies import Strategy
+    from ecspresso.watch import WaitOutcome, WaitRequest
+
+IN_PROGRESS = ("PENDING", "IN_PROGRESS")
+
+
+def strategy(name: str) -> Strategy:
+    from ecspresso.strategies import Strategy
+
+    return Strategy("ECS", name, update_service, wait, in_progress, stop_in_progress, continue_paused)
+
+
+def update_service(app: App, params: dict[str, Any], before_id: str, expect_td: str) -> dict[str, Any]:
+    """UpdateService; the updated service as ECS answered it, or as re-read after an ambiguous
+    failure (throttling, 5xx, a lost connection after botocore's retries) that took effect: a
+    new PRIMARY deployment running ``expect_td``. Otherwise the error, saying nothing started."""
+    cfg = app.config
+    try:
+        out = ecs.call(f"UpdateService {cfg.service}", app.client("ecs").update_service, **params)
+        return dict(out["service"])
+    except AwsError as exc:
+        if not exc.transient:
+            raise
+        app.log.warning(f"{exc}; checking whether the update took effect")
+        try:
+            now = ecs.describe_service(app, include_tags=False)
+        except AwsError:
+            raise exc from None
+        prim = primary(now) if now else None
+        if (
+            now
+            and prim
+            and prim.get("id") != before_id
+            and (not expect_td or prim.get("taskDefinition") == expect_td)
+        ):
+            app.log.warning(
+                f"UpdateService failed after it took effect: the service is deploying "
+                f"{ecs.short_name(str(prim.get('taskDefinition')))} (deployment {prim.get('id')}); following it"
+            )
+            return now
+        raise AwsError(f"{exc} (re-read: no new deployment was started)", code=exc.code,
+                       transient=exc.transient) from exc  # fmt: skip
+
+
+def wait(app: App, req: WaitRequest) -> WaitOutcome:
+    from ecspresso.watch import watch_rollout
+
+    return watch_rollout(app, req)
+
+
+def in_progress(app: App) -> dict[str, Any] | None:
+    """The service's newest service deployment that is PENDING or IN_PROGRESS (None when there is
+    none, or the API is not answered: the caller then does what it did before that API existed)."""
+    cfg = app.config
+    try:
+        out = ecs.call("ListServiceDeployments", app.client("ecs").list_service_deployments,
+                       cluster=cfg.cluster, service=cfg.service, status=list(IN_PROGRESS))  # fmt: skip
+    except AwsError as exc:
+        app.log.debug(f"service deployments are not answered ({exc})")
+        return None
+    briefs = [b for b in out.get("serviceDeployments") or [] if b.get("status") in IN_PROGRESS]
+    if not briefs:
+        return None
+    newest = max(briefs, key=lambda b: str(b.get("createdAt") or ""))
+    described = ecs.call("DescribeServiceDeployments", app.client("ecs").describe_service_deployments,
+                         serviceDeploymentArns=[newest["serviceDeploymentArn"]])  # fmt: skip
+    found = described.get("serviceDeployments") or []
+    return dict(found[0]) if found else None
+
+
+def stop_in_progress(app: App, arn: str) -> None:
+    ecs.call("StopServiceDeployment", app.client("ecs").stop_service_deployment,
+             serviceDeploymentArn=arn, stopType="ROLLBACK")  # fmt: skip
+    app.log.info(
+        f"Asked ECS to roll back service deployment {arn.rsplit('/', 1)[-1]} (StopServiceDeployment ROLLBACK)"
+    )
+
+
+def continue_paused(app: App, arn: str, hook_id: str, action: str) -> None:
+    ecs.call("ContinueServiceDeployment", app.client("ecs").continue_service_deployment,
+             serviceDeploymentArn=arn, hookId=hook_id, action=action)  # fmt: skip
