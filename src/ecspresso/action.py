@@ -5,6 +5,9 @@ Reads the ``INPUT_*`` variables the runner sets, validates them (the runner does
 :func:`ecspresso.cli.run`, and reports the GitHub way: a log group per phase, warnings and the
 failure as annotations, user-controlled text inside ``::stop-commands::``, secrets masked, step
 outputs, and a job summary. ``deploy`` rolls back on failure unless ``rollback-on-failure: false``.
+
+Everything runs under :func:`ecspresso.gha.guard_output`: no line this process prints becomes a
+workflow command unless ecspresso.gha wrote it (see ecspresso.gha_guard for the rule).
 """
 
 from __future__ import annotations
@@ -114,7 +117,7 @@ class GitHubReporter(Reporter):
         super().__init__()
         self.failed: tuple[EcspressoError, Result | None] | None = None
         log.on_mask(gha.add_mask)
-        self.log_processors = (_defuse_commands, _warnings_as_annotations)
+        self.log_processors = (_warnings_as_annotations,)
 
     @contextmanager
     def phase(self, title: str) -> Iterator[None]:
@@ -132,15 +135,6 @@ class GitHubReporter(Reporter):
         if isinstance(error, EcspressoError):
             self.failed = (error, result)
             gha.annotation("error", str(error), title=error.title)
-
-
-def _defuse_commands(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Log text comes partly from ECS (events, stopped reasons quoting the task's command): the
-    runner executes the legacy ``##[name]`` form anywhere in a line, so break that sequence up."""
-    for key, value in list(event.items()):
-        if isinstance(value, str) and "##[" in value:
-            event[key] = value.replace("##[", "##\u2060[")
-    return event
 
 
 def _warnings_as_annotations(
@@ -181,7 +175,7 @@ def summary_markdown(command: str, result: Result | None, code: int, error: str,
     r = result or Result(command=command)
     icon = "✅" if code == 0 else ("↩️" if r.rolled_back else "❌")
     outcome = write_outcome_label(r, code)
-    lines = [f"### {icon} ecspresso {command}: {outcome}", ""]
+    lines = [f"### {icon} ecspresso {_cell(command)}: {outcome}", ""]
     if r.service or r.task_definition_arn:
         lines += [
             "| Service | Cluster | From | To | Deployment | Duration | Result |",
@@ -227,12 +221,14 @@ def summary_markdown(command: str, result: Result | None, code: int, error: str,
             "",
         ]
     if r.diff:
-        fence = "````" if "```" in r.diff else "```"
+        diff = r.diff.rstrip("\n")
+        # a fence longer than any run of backticks in the diff: its text cannot close the block
+        fence = "`" * max([3, *(len(run) + 1 for run in re.findall(r"`+", diff))])
         lines += [
             "<details><summary>Diff</summary>",
             "",
             f"{fence}diff",
-            r.diff.rstrip("\n"),
+            diff,
             fence,
             "",
             "</details>",
@@ -248,10 +244,18 @@ def write_outcome_label(r: Result, code: int) -> str:
 
 
 def _cell(text: str) -> str:
-    return log.redact(" ".join(str(text).split())).replace("|", "\\|")
+    """Text from outside (ECS, inputs) as one Markdown table cell or list item: one line, secrets
+    redacted, no table separator, no HTML (a ``</details>`` must not close our block)."""
+    text = log.redact(" ".join(str(text).split()))
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
 
 
 def main() -> int:
+    with gha.guard_output():
+        return _main()
+
+
+def _main() -> int:
     from ecspresso.cli import install_signal_handlers, run
 
     install_signal_handlers()
