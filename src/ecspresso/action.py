@@ -8,6 +8,9 @@ outputs, and a job summary. ``deploy`` rolls back on failure unless ``rollback-o
 
 Everything runs under :func:`ecspresso.gha.guard_output`: no line this process prints becomes a
 workflow command unless ecspresso.gha wrote it (see ecspresso.gha_guard for the rule).
+
+Outside GitHub Actions (no ``GITHUB_ACTIONS=true``) the Action runs only when ``INPUT_COMMAND``
+says which command: the image run without arguments in another CI must not deploy by default.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ def build_argv(env: MutableMapping[str, str] | None = None) -> list[str]:
     if env is not None:  # tests
         os.environ.update(env)
     commands = registry()
-    name = gha.get_input("command") or "deploy"
+    # the runner always sets INPUT_COMMAND (action.yml's default is deploy); elsewhere it is required
+    name = gha.get_input("command", required=not gha.in_actions()) or "deploy"
     if name != "version" and name not in commands:
         raise UsageError(
             f"input 'command': unknown command {name!r} (one of {', '.join(sorted({*commands, 'version'}))})"
@@ -250,7 +254,22 @@ def _cell(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
 
 
-def main() -> int:
+USAGE = """\
+usage: python -m ecspresso.action  (the GitHub Action: reads its inputs from INPUT_* variables)
+
+Outside GitHub Actions, give the image the command as arguments, as to the ecspresso CLI:
+    docker run --rm -v "$PWD:/src" -w /src IMAGE status --events 5
+or set INPUT_COMMAND (and the other INPUT_* variables) to run it as the Action.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args or not (gha.in_actions() or any(k.startswith("INPUT_") for k in os.environ)):
+        # arguments belong to the CLI (entrypoint.sh runs it); no inputs at all outside
+        # GitHub means nobody asked for the Action: never deploy by default
+        sys.stderr.write(("ecspresso.action takes no arguments\n" if args else "") + USAGE)
+        return 2
     with gha.guard_output():
         return _main()
 
@@ -261,7 +280,7 @@ def _main() -> int:
     install_signal_handlers()
     started = time.monotonic()
     reporter = GitHubReporter()
-    command = gha.get_input("command") or "deploy"
+    command = gha.get_input("command") or ("deploy" if gha.in_actions() else "")
     try:
         argv = build_argv()
     except UsageError as exc:
