@@ -225,7 +225,7 @@ def summary_markdown(command: str, result: Result | None, code: int, error: str,
             "",
         ]
     if r.diff:
-        diff = r.diff.rstrip("\n")
+        diff = log.redact(r.diff).rstrip("\n")
         # a fence longer than any run of backticks in the diff: its text cannot close the block
         fence = "`" * max([3, *(len(run) + 1 for run in re.findall(r"`+", diff))])
         lines += [
