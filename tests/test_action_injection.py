@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from action_harness import StepRun, run_step
+from action_harness import ENTRYPOINT, StepRun, run_step, step_env
 from ecs_fixtures import make_project, seed_service, set_image
+from runner_oracle import RunnerLog
 from test_gha_guard import JOINER, ours_only
 
 ORDERS = [pytest.param(False, id="one-pipe"), pytest.param(True, id="stderr-first")]
@@ -148,3 +152,51 @@ def test_summary_diff_fence_cannot_be_closed_by_the_diff() -> None:
     fence = re.search(r"^(`+)diff$", text, re.MULTILINE)
     assert fence and len(fence.group(1)) == 5
     assert text.count(fence.group(1)) == 2  # opened and closed once, by us
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_cancel_still_works_under_the_guard(
+    sandbox: Any, workspace: Path, tmp_path: Path, sig: signal.Signals
+) -> None:
+    """The runner's cancel (SIGINT, then SIGTERM) reaches Python through the guard's pipes and
+    threads: exit 130 within seconds, the state said, the outputs and the summary written."""
+    sandbox.scenario("web", "never")
+    set_image(workspace / "ecspresso.yml", "nginx:2")
+    env = step_env(workspace, sandbox, tmp_path)
+    env["ECSPRESSO_POLL_INTERVAL"] = "0.05"
+    Path(env["GITHUB_OUTPUT"]).write_text("")
+    Path(env["GITHUB_STEP_SUMMARY"]).write_text("")
+    proc = subprocess.Popen([str(ENTRYPOINT)], cwd=workspace, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    deadline = time.monotonic() + 30
+    while "UpdateService" not in sandbox.operations and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # waiting now
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=15)
+    assert proc.returncode == 130, out
+    assert time.monotonic() - sent < 5
+    assert f"interrupted by {sig.name}" in out
+    assert "result<<" in Path(env["GITHUB_OUTPUT"]).read_text()
+    assert "ecspresso deploy" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+
+
+def test_the_cli_under_github_actions_is_guarded_too(sandbox: Any, workspace: Path, tmp_path: Path) -> None:
+    """`uses: docker://IMAGE` with `args: status`: the image is the CLI, and the runner still
+    reads what it prints (here service events, printed by status as they are)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ecs.models import ecs_backends
+
+    from ecspresso.sandbox.model import add_event
+
+    service = ecs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].services["default:web"]
+    add_event(service, "ok\n::error::pwned-status\n::stop-commands::pwnedtoken4\n##[warning]pwned-legacy")
+    env = step_env(workspace, sandbox, tmp_path)
+    proc = subprocess.run([str(ENTRYPOINT), "status", "--events", "3"], cwd=workspace, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    for streams in ((proc.stdout, proc.stderr), (proc.stderr, proc.stdout)):
+        log = RunnerLog().feed(streams[0]).feed(streams[1])
+        assert ours_only(log) == [] and log.annotations == [] and not log.stopped
+    assert "::error::pwned-status" in proc.stdout.replace(JOINER, "")
