@@ -22,7 +22,10 @@ What it does:
 5. cases C and D: a deployment that never finishes, then SIGTERM (C) or SIGINT (D, what the
    runner sends first) to the container's main process: exit 130 within seconds, saying the
    deployment is still in progress, no rollback;
-6. reports the image size, the container start-up time (``buildah run`` to Python's first
+6. case E, the image in another CI (no GITHUB_*, no INPUT_*): ``/entrypoint.sh status --events 1``
+   runs the CLI's ``status`` (exit 0, the service's status printed, no mutating AWS call), and
+   ``/entrypoint.sh`` without arguments refuses (exit 2, no AWS call at all) instead of deploying;
+7. reports the image size, the container start-up time (``buildah run`` to Python's first
    output, ``INPUT_COMMAND=version``, median of 5; ``version`` must also exit 0) and the wall
    time of case A.
 
@@ -54,6 +57,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 import urllib.request
@@ -716,6 +720,60 @@ def case_cancel(
     return step
 
 
+_READ_ONLY = ("Describe", "List", "Get", "BatchGet")
+
+
+def case_other_ci(runner: Runner, sandbox: Sandbox, failures: list[str]) -> Step:
+    """E: ``docker run -v "$PWD:/src" -w /src IMAGE status --events 1`` in a CI other than GitHub."""
+    log("case E: another CI runs the image with arguments (status --events 1), then without any")
+    ws = runner.tmp / "E-other-ci"
+    shutil.copytree(runner.examples, ws)
+    environ = {k: v for k, v in runner.env.items() if not k.startswith("INPUT_")}
+    environ |= {"ECSPRESSO_EXT_STR": "type=web", "HOME": "/root", "CI": "true"}
+    env_args = [a for k, v in environ.items() for a in ("-e", f"{k}={v}")]
+    ctr = runner.new_container()
+    step = Step("E-other-ci", -1, 0.0, None, "", {}, b"", RunnerLog(), ws)
+    try:
+        for args, name in ((["status", "--events", "1"], "status"), ([], "no-arguments")):
+            seen = len(sandbox.operations())
+            t0 = time.monotonic()
+            res = runner.run_in(
+                ctr, ["/entrypoint.sh", *args], ["--workingdir", "/src", "-v", f"{ws}:/src", *env_args]
+            )
+            step.wall = time.monotonic() - t0
+            ops = sandbox.operations()[seen:]
+            out = "\n".join(
+                ln for ln in (res.stdout + res.stderr).splitlines() if not BUILDAH_NOISE.match(ln)
+            )
+            print(
+                f"    --- E {name}: exit {res.returncode}\n" + textwrap.indent(out, "    | "), file=sys.stderr
+            )
+            written = [op for op in ops if not op.startswith(_READ_ONLY)]
+            if args:
+                step.code, step.output = res.returncode, res.stdout
+                check(res.returncode == 0, f"E: status exits 0 (got {res.returncode})", failures)
+                check(f"Service: {SERVICE}\n" in res.stdout, "E: status printed the service", failures)
+                check(
+                    res.stdout.count("\n") > 3 and "Events:" in res.stdout,
+                    "E: status printed its events",
+                    failures,
+                )
+                check(not written, f"E: status made no mutating call ({written})", failures)
+            else:
+                check(
+                    res.returncode == 2,
+                    f"E: no arguments outside GitHub exits 2 (got {res.returncode})",
+                    failures,
+                )
+                check(
+                    "status --events 5" in res.stderr, "E: no arguments: says how to give a command", failures
+                )
+                check(not ops, f"E: no arguments: no AWS call at all ({ops})", failures)
+    finally:
+        runner.remove_container(ctr)
+    return step
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--image", default=os.environ.get("IMAGE", "localhost/ecspresso-py:dev"))
@@ -782,6 +840,7 @@ def main() -> int:
         figures["case_b_wall_s"] = round(b.wall, 2)
         c = case_cancel(runner, sandbox, failures, signal.SIGTERM, "C", "1.30")
         d = case_cancel(runner, sandbox, failures, signal.SIGINT, "D", "1.31")
+        e = case_other_ci(runner, sandbox, failures)
         figures["cases"] = {
             s.name: {
                 "exit": s.code,
@@ -794,7 +853,7 @@ def main() -> int:
                     else {}
                 ),
             }
-            for s in (a, b, c, d)
+            for s in (a, b, c, d, e)
         }
     except SmokeFailure as exc:
         failures.append(str(exc))

@@ -5,66 +5,17 @@ GITHUB_STEP_SUMMARY files, AWS pointed at the sandbox; what it wrote is parsed w
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from action_harness import run_step
 from ecs_fixtures import make_project, seed_service, set_image
-from runner_oracle import RunnerLog, check_summary, parse_env_file
 
-ROOT = Path(__file__).resolve().parent.parent
-ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
 PULL_ERROR = (
     "CannotPullContainerError: pull image manifest has been retried 5 time(s): nginx:broken not found"
 )
-
-
-@dataclass
-class StepRun:
-    code: int
-    outputs: dict[str, str]
-    summary: str
-    log: RunnerLog
-    raw: str
-
-
-def run_step(workspace: Path, sandbox: Any, tmp_path: Path, **inputs: str) -> StepRun:
-    """entrypoint.sh the way the runner starts it: every declared input set (default or "")."""
-    out_file, summary_file = tmp_path / "set_output_x", tmp_path / "step_summary_x"
-    out_file.write_text("")
-    summary_file.write_text("")
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "GITHUB_ACTIONS": "true",
-        "CI": "true",
-        "GITHUB_WORKSPACE": str(workspace),
-        "GITHUB_OUTPUT": str(out_file),
-        "GITHUB_STEP_SUMMARY": str(summary_file),
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": sandbox.url,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "ECSPRESSO_POLL_INTERVAL": "0",
-        "ECSPRESSO_PYTHON": sys.executable,
-    }
-    for name, spec in ACTION["inputs"].items():
-        value = inputs.get(name.replace("-", "_"), str((spec or {}).get("default", "")))
-        env["INPUT_" + name.replace(" ", "_").upper()] = value
-    proc = subprocess.run([str(ROOT / "entrypoint.sh")], cwd=workspace, env=env, capture_output=False,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)  # fmt: skip
-    summary_bytes = summary_file.read_bytes()
-    assert check_summary(summary_bytes) is None
-    return StepRun(proc.returncode, parse_env_file(out_file.read_text()), summary_bytes.decode(),
-                   RunnerLog().feed(proc.stdout), proc.stdout)  # fmt: skip
 
 
 @pytest.fixture

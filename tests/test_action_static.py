@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
+from action_harness import entrypoint_python
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 SHELL_SCRIPTS = [ROOT / "entrypoint.sh", *sorted((ROOT / "scripts").glob("*.sh"))]
@@ -162,7 +164,11 @@ def test_result_values_are_documented() -> None:
 
 def test_runs_builds_the_dockerfile_and_reads_inputs_from_env() -> None:
     runs = action()["runs"]
-    assert runs == {"using": "docker", "image": "Dockerfile"}  # no args:, no entrypoint:
+    # `args: []`, not absent: without runs.args the runner passes the `args` INPUT as the
+    # container's arguments (ContainerActionHandler.cs: `Data.Arguments == null` ->
+    # `Inputs["args"]`), and with arguments the image is the CLI; an empty list passes none.
+    # No entrypoint: (the Dockerfile's ENTRYPOINT is entrypoint.sh).
+    assert runs == {"using": "docker", "image": "Dockerfile", "args": []}
     # the release workflow rewrites exactly this line
     assert "\n  image: Dockerfile\n" in (ROOT / "action.yml").read_text(encoding="utf-8")
 
@@ -228,18 +234,35 @@ def test_entrypoint_script() -> None:
     # bash: dash (Debian's sh) drops INPUT_ROLLBACK-ON-FAILURE & co. from the exec'd environment
     assert text.startswith("#!/bin/bash\n")
     code = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    assert code == ['exec "${ECSPRESSO_PYTHON:-/opt/venv/bin/python}" -I -u -m ecspresso.action "$@"']
+    assert code == [
+        'python="${ECSPRESSO_PYTHON:-/opt/venv/bin/python}"',
+        'if [ "$#" -gt 0 ]; then',
+        '    exec "$python" -I -u -m ecspresso "$@"',
+        "fi",
+        'exec "$python" -I -u -m ecspresso.action',
+    ]
     assert "INPUT_" not in "\n".join(code)
 
 
-def test_entrypoint_execs_python_with_the_arguments(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("args", "argv"),
+    [
+        # with arguments: the CLI, arguments passed through untouched
+        (["a b", "$HOME", "--flag=;rm -rf x"], ["-m", "ecspresso", "a b", "$HOME", "--flag=;rm -rf x"]),
+        (["status", "--events", "1"], ["-m", "ecspresso", "status", "--events", "1"]),
+        ([""], ["-m", "ecspresso", ""]),  # an empty argument is still an argument
+        # without: the Action
+        ([], ["-m", "ecspresso.action"]),
+    ],
+)
+def test_entrypoint_execs_python_with_the_arguments(tmp_path: Path, args: list[str], argv: list[str]) -> None:
     """With a stand-in interpreter: the argv it gets, and that it replaced the shell (exec)."""
     fake = tmp_path / "python"
     fake.write_text('#!/bin/sh\necho "pid=$$"\nfor a in "$@"; do printf "arg=%s\\n" "$a"; done\n')
     fake.chmod(0o755)
     proc = subprocess.Popen(
-        [str(ROOT / "entrypoint.sh"), "a b", "$HOME", "--flag=;rm -rf x"],
-        env={"PATH": os.environ["PATH"], "ECSPRESSO_PYTHON": str(fake)},
+        [str(ROOT / "entrypoint.sh"), *args],
+        env={"PATH": os.environ["PATH"], "ECSPRESSO_PYTHON": str(fake), "INPUT_COMMAND": "deploy"},
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -247,9 +270,7 @@ def test_entrypoint_execs_python_with_the_arguments(tmp_path: Path) -> None:
     assert proc.returncode == 0
     lines = out.splitlines()
     assert lines[0] == f"pid={proc.pid}"  # the interpreter is the process the runner started
-    assert lines[1:] == [
-        f"arg={a}" for a in ("-I", "-u", "-m", "ecspresso.action", "a b", "$HOME", "--flag=;rm -rf x")
-    ]
+    assert lines[1:] == [f"arg={a}" for a in ("-I", "-u", *argv)]
 
 
 def test_entrypoint_passes_hyphenated_inputs(tmp_path: Path) -> None:
@@ -278,7 +299,8 @@ def test_entrypoint_passes_hyphenated_inputs(tmp_path: Path) -> None:
 def test_entrypoint_ignores_the_workspace_and_pythonpath(tmp_path: Path) -> None:
     """-I: an `ecspresso` package in the working directory (the user's repository) or on a
     leaked PYTHONPATH is never imported instead of the installed one."""
-    installed = subprocess.run([sys.executable, "-I", "-c", "import ecspresso"], cwd=tmp_path, check=False)
+    python = entrypoint_python()
+    installed = subprocess.run([python, "-I", "-c", "import ecspresso"], cwd=tmp_path, check=False)
     if installed.returncode != 0:
         pytest.skip("ecspresso is not installed in this interpreter (pip install --no-deps -e .)")
     for where in (tmp_path / "ws", tmp_path / "pp"):
@@ -288,7 +310,7 @@ def test_entrypoint_ignores_the_workspace_and_pythonpath(tmp_path: Path) -> None
         (shadow / "action.py").write_text("print('SHADOWED')\n")
     env = {
         "PATH": os.environ["PATH"],
-        "ECSPRESSO_PYTHON": sys.executable,
+        "ECSPRESSO_PYTHON": python,
         "PYTHONPATH": str(tmp_path / "pp"),
         "INPUT_COMMAND": "render",
         "INPUT_CONFIG": "does-not-exist.yml",

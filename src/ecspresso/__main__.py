@@ -1,3 +1,15 @@
+"""``python -m ecspresso``: the CLI (the image runs it when given arguments, see entrypoint.sh).
+
+Under GitHub Actions (``uses: docker://…`` with ``args:``, or a ``run:`` step) the runner reads
+what the CLI prints for workflow commands: nothing it prints may become one (ecspresso.gha_guard).
+"""
+
+from ecspresso import gha
 from ecspresso.cli import main
 
-raise SystemExit(main())
+if gha.in_actions():
+    with gha.guard_output():
+        code = main()
+else:
+    code = main()
+raise SystemExit(code)

@@ -5,6 +5,12 @@ Reads the ``INPUT_*`` variables the runner sets, validates them (the runner does
 :func:`ecspresso.cli.run`, and reports the GitHub way: a log group per phase, warnings and the
 failure as annotations, user-controlled text inside ``::stop-commands::``, secrets masked, step
 outputs, and a job summary. ``deploy`` rolls back on failure unless ``rollback-on-failure: false``.
+
+Everything runs under :func:`ecspresso.gha.guard_output`: no line this process prints becomes a
+workflow command unless ecspresso.gha wrote it (see ecspresso.gha_guard for the rule).
+
+Outside GitHub Actions (no ``GITHUB_ACTIONS=true``) the Action runs only when ``INPUT_COMMAND``
+says which command: the image run without arguments in another CI must not deploy by default.
 """
 
 from __future__ import annotations
@@ -37,7 +43,8 @@ def build_argv(env: MutableMapping[str, str] | None = None) -> list[str]:
     if env is not None:  # tests
         os.environ.update(env)
     commands = registry()
-    name = gha.get_input("command") or "deploy"
+    # the runner always sets INPUT_COMMAND (action.yml's default is deploy); elsewhere it is required
+    name = gha.get_input("command", required=not gha.in_actions()) or "deploy"
     if name != "version" and name not in commands:
         raise UsageError(
             f"input 'command': unknown command {name!r} (one of {', '.join(sorted({*commands, 'version'}))})"
@@ -114,7 +121,7 @@ class GitHubReporter(Reporter):
         super().__init__()
         self.failed: tuple[EcspressoError, Result | None] | None = None
         log.on_mask(gha.add_mask)
-        self.log_processors = (_defuse_commands, _warnings_as_annotations)
+        self.log_processors = (_warnings_as_annotations,)
 
     @contextmanager
     def phase(self, title: str) -> Iterator[None]:
@@ -132,15 +139,6 @@ class GitHubReporter(Reporter):
         if isinstance(error, EcspressoError):
             self.failed = (error, result)
             gha.annotation("error", str(error), title=error.title)
-
-
-def _defuse_commands(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Log text comes partly from ECS (events, stopped reasons quoting the task's command): the
-    runner executes the legacy ``##[name]`` form anywhere in a line, so break that sequence up."""
-    for key, value in list(event.items()):
-        if isinstance(value, str) and "##[" in value:
-            event[key] = value.replace("##[", "##\u2060[")
-    return event
 
 
 def _warnings_as_annotations(
@@ -181,7 +179,7 @@ def summary_markdown(command: str, result: Result | None, code: int, error: str,
     r = result or Result(command=command)
     icon = "✅" if code == 0 else ("↩️" if r.rolled_back else "❌")
     outcome = write_outcome_label(r, code)
-    lines = [f"### {icon} ecspresso {command}: {outcome}", ""]
+    lines = [f"### {icon} ecspresso {_cell(command)}: {outcome}", ""]
     if r.service or r.task_definition_arn:
         lines += [
             "| Service | Cluster | From | To | Deployment | Duration | Result |",
@@ -227,12 +225,14 @@ def summary_markdown(command: str, result: Result | None, code: int, error: str,
             "",
         ]
     if r.diff:
-        fence = "````" if "```" in r.diff else "```"
+        diff = log.redact(r.diff).rstrip("\n")
+        # a fence longer than any run of backticks in the diff: its text cannot close the block
+        fence = "`" * max([3, *(len(run) + 1 for run in re.findall(r"`+", diff))])
         lines += [
             "<details><summary>Diff</summary>",
             "",
             f"{fence}diff",
-            r.diff.rstrip("\n"),
+            diff,
             fence,
             "",
             "</details>",
@@ -248,16 +248,39 @@ def write_outcome_label(r: Result, code: int) -> str:
 
 
 def _cell(text: str) -> str:
-    return log.redact(" ".join(str(text).split())).replace("|", "\\|")
+    """Text from outside (ECS, inputs) as one Markdown table cell or list item: one line, secrets
+    redacted, no table separator, no HTML (a ``</details>`` must not close our block)."""
+    text = log.redact(" ".join(str(text).split()))
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
 
 
-def main() -> int:
+USAGE = """\
+usage: python -m ecspresso.action  (the GitHub Action: reads its inputs from INPUT_* variables)
+
+Outside GitHub Actions, give the image the command as arguments, as to the ecspresso CLI:
+    docker run --rm -v "$PWD:/src" -w /src IMAGE status --events 5
+or set INPUT_COMMAND (and the other INPUT_* variables) to run it as the Action.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args or not (gha.in_actions() or any(k.startswith("INPUT_") for k in os.environ)):
+        # arguments belong to the CLI (entrypoint.sh runs it); no inputs at all outside
+        # GitHub means nobody asked for the Action: never deploy by default
+        sys.stderr.write(("ecspresso.action takes no arguments\n" if args else "") + USAGE)
+        return 2
+    with gha.guard_output():
+        return _main()
+
+
+def _main() -> int:
     from ecspresso.cli import install_signal_handlers, run
 
     install_signal_handlers()
     started = time.monotonic()
     reporter = GitHubReporter()
-    command = gha.get_input("command") or "deploy"
+    command = gha.get_input("command") or ("deploy" if gha.in_actions() else "")
     try:
         argv = build_argv()
     except UsageError as exc:

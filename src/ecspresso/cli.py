@@ -185,9 +185,7 @@ def run(
             reporter.failure(exc, exc.result if isinstance(exc.result, Result) else None)
         log.get_logger().error(f"FAILED. {exc}")
         if gopts is not None and gopts.debug:
-            import traceback
-
-            traceback.print_exception(exc, file=sys.stderr)
+            sys.stderr.write(log.redact_traceback(exc))  # secrets in messages and causes too
         return exc.exit_code, exc.result if isinstance(exc.result, Result) else None
     except KeyboardInterrupt as exc:
         log.get_logger().error(f"FAILED. interrupted by {getattr(exc, 'signal_name', 'SIGINT')}")
@@ -196,7 +194,8 @@ def run(
         return int(exc.code or 0), None
     except Exception as exc:
         if gopts is not None and gopts.debug:
-            raise
+            sys.stderr.write(log.redact_traceback(exc))
+            return 1, None
         log.get_logger().error(
             f"FAILED. internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)"
         )

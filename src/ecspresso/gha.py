@@ -13,6 +13,10 @@ not validate output names.
 
 Every function writes to ``sys.stdout`` as it is at call time and flushes after each command
 line, so ``::`` lines stay in order with log lines on stderr.
+
+Text we did not write must never become a command: :func:`guard_output` (ecspresso.gha_guard)
+lets a line through as is only if this module wrote it, or if it is on stdout inside our
+:func:`stop_commands` block; every other line is made :func:`inert`.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from . import gha_guard
 from .errors import UsageError
+from .gha_guard import inert
 
 __all__ = [
     "SUMMARY_LIMIT",
@@ -42,7 +48,9 @@ __all__ = [
     "get_input",
     "get_multiline_input",
     "group",
+    "guard_output",
     "in_actions",
+    "inert",
     "is_debug",
     "set_output",
     "stop_commands",
@@ -91,6 +99,9 @@ _group_depth = 0
 
 def _write(text: str) -> None:
     out = sys.stdout
+    if isinstance(out, gha_guard.GuardedStream):
+        out.write_ours(text)
+        return
     out.write(text + "\n")
     out.flush()
 
@@ -134,12 +145,20 @@ def stop_commands() -> Iterator[None]:
 
 
 @contextmanager
+def guard_output() -> Iterator[None]:
+    """For the rest of the block, nothing this process prints (Python or not) is executed as a
+    workflow command unless this module wrote it: see :mod:`ecspresso.gha_guard`."""
+    with gha_guard.guard_output(in_block=lambda: _stop_token is not None):
+        yield
+
+
+@contextmanager
 def group(title: str) -> Iterator[None]:
     """A collapsible log group. The runner does not nest groups: an inner group prints its
     title as a plain ``> title`` line (never starting with ``::``) inside the outer one."""
     global _group_depth
     if _group_depth:
-        _write("> " + " ".join(title.splitlines()))
+        _write(inert("> " + " ".join(title.splitlines())))
         _group_depth += 1
         try:
             yield

@@ -64,6 +64,18 @@ def redact(text: str) -> str:
     return text
 
 
+def secrets() -> tuple[str, ...]:
+    """The values registered with :func:`add_mask` so far."""
+    return tuple(_state["masks"])
+
+
+def redact_traceback(exc: BaseException) -> str:
+    """``exc``'s traceback (with its chained causes) as Python prints it, secrets redacted."""
+    import traceback
+
+    return redact("".join(traceback.format_exception(exc)))
+
+
 def add_mask(value: str) -> None:
     """Never print ``value`` (a secret resolved from SSM or Secrets Manager) in any log line."""
     if value and len(value) >= 3 and value not in _state["masks"]:

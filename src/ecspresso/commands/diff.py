@@ -13,6 +13,10 @@ a terminal on stdout.
 ``.jsonnet``) and ``local/<…>`` into a temporary directory, runs ``CMD remote/x.json local/x.json``
 there (split like a shell would, run without a shell) and passes its stdout through; a non-zero
 exit is an error (as in ecspresso, so prefer tools that exit 0 on differences, e.g. ``difft``, ``delta``).
+
+Secrets: the remote side's values where the local side holds a secret (the old value of a rotated
+SSM parameter, read back from the registered task definition) are masked like the secret itself,
+and the diff is printed redacted, whichever way it is made (``diffing.mask_counterparts``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any
 from ecspresso import ecs
 from ecspresso.app import App
 from ecspresso.errors import EcspressoError, UsageError
+from ecspresso.log import redact
 from ecspresso.options import Command, option
 from ecspresso.report import Result
 
@@ -102,7 +107,7 @@ def diff(app: App, opts: DiffOption) -> Result:
         parts.append(diffing.diff_task_definitions(remote_td, local_td, remote_name=remote_td_arn,
                                                    local_name=local_name, unified=opts.unified))  # fmt: skip
 
-    text = "".join(parts)
+    text = redact("".join(parts))
     if text:
         app.reporter.output(diffing.colorize(text) if color and not opts.external else text)
     return Result(
@@ -118,21 +123,27 @@ def diff(app: App, opts: DiffOption) -> Result:
 
 def _service_texts(remote: dict[str, Any] | None, local: dict[str, Any]) -> tuple[str, str]:
     """(remote, local) normalised service JSON, exactly what :func:`diffing.diff_services` compares."""
-    from ecspresso import normalize
+    from ecspresso import diffing, normalize
 
     code_deploy = normalize.is_code_deploy(local) or bool(remote and normalize.is_code_deploy(remote))
-    local_text = normalize.to_api_json(normalize.service_definition_for_diff(local, code_deploy=code_deploy))
+    local_sv = normalize.service_definition_for_diff(local, code_deploy=code_deploy)
+    local_text = normalize.to_api_json(local_sv)
     if remote is None:
         return "", local_text
     rsv = normalize.service_definition_for_diff(remote, remote=True, code_deploy=code_deploy)
-    return normalize.to_api_json(normalize.strip_unmanaged(rsv, normalize.normalize_keys(local))), local_text
+    rsv = normalize.strip_unmanaged(rsv, normalize.normalize_keys(local))
+    diffing.mask_counterparts(local_sv, rsv)
+    return normalize.to_api_json(rsv), local_text
 
 
 def _task_definition_texts(remote: dict[str, Any] | None, local: dict[str, Any]) -> tuple[str, str]:
-    from ecspresso import normalize
+    from ecspresso import diffing, normalize
 
-    remote_text = normalize.to_api_json(normalize.task_definition_for_diff(remote)) if remote else ""
-    return remote_text, normalize.to_api_json(normalize.task_definition_for_diff(local))
+    remote_td = normalize.task_definition_for_diff(remote) if remote else None
+    local_td = normalize.task_definition_for_diff(local)
+    diffing.mask_counterparts(local_td, remote_td)
+    remote_text = normalize.to_api_json(remote_td) if remote_td is not None else ""
+    return remote_text, normalize.to_api_json(local_td)
 
 
 def _show(
