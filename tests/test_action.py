@@ -59,7 +59,9 @@ def test_failed_deploy_rolls_back_by_default(sandbox: Any, workspace: Path, tmp_
     assert len(errors) == 1 and "CannotPullContainerError" in errors[0].message
     assert errors[0].title == "deployment failed"
     assert "Rollback" in step.log.groups
-    assert "Rolled back** to `app:1`" in step.summary
+    assert "Rolled back** by ecspresso (--rollback-on-failure) to `app:1`" in step.summary
+    assert step.outputs["rolled-back-by"] == "ecspresso"
+    assert step.outputs["current-task-definition-arn"].endswith(":task-definition/app:1")  # what runs now
     assert "CannotPullContainerError" in step.summary  # stopped tasks table
     svc = sandbox.client("ecs").describe_services(cluster="default", services=["web"])["services"][0]
     assert svc["taskDefinition"].endswith("app:1")
@@ -206,3 +208,27 @@ def test_version_command(sandbox: Any, workspace: Path, tmp_path: Path) -> None:
     step = run_step(workspace, sandbox, tmp_path, command="version")
     assert step.code == 0, step.raw
     assert "ecspresso-py v" in step.raw
+
+
+def test_superseded_outputs_and_summary_say_so_and_no_rollback() -> None:
+    """A deploy replaced by a newer one is neither "rolled-back" nor a plain "failed"."""
+    from ecspresso.action import summary_markdown, write_outputs
+    from ecspresso.report import Result
+
+    arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/app:"
+    result = Result(command="deploy", result="superseded", service="web", cluster="default",
+                    task_definition_arn=arn + "2", current_task_definition_arn=arn + "3", exit_code=1)  # fmt: skip
+    import io
+    import sys
+
+    saved, sys.stdout = sys.stdout, io.StringIO()
+    try:
+        outputs = write_outputs(result, 1)
+    finally:
+        sys.stdout = saved
+    assert outputs["result"] == "superseded" and outputs["rolled-back"] == "false"
+    assert outputs["current-task-definition-arn"].endswith("app:3")
+    summary = summary_markdown("deploy", result, 1, "superseded by deployment ecs-svc/9 (app:3)", 1.0)
+    assert summary.startswith("### ❌ ecspresso deploy: superseded")
+    assert "**Superseded:**" in summary and "**Now running:** `app:3`" in summary
+    assert "Rolled back" not in summary

@@ -51,6 +51,10 @@ OUTPUTS = [
     "previous-task-definition-arn",
     "deployment-id",
     "rolled-back",
+    "rolled-back-by",
+    "current-task-definition-arn",
+    "service-deployment-arn",
+    "lifecycle-stage",
     "result",
 ]
 BOOLEAN_INPUTS = {"no-wait", "rollback-on-failure", "deregister-failed", "dry-run", "debug"}

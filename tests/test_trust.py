@@ -462,3 +462,13 @@ def test_events_are_printed_once_and_old_ones_never(sandbox: Any, project: Path,
     assert err.count(done) == 1
     events = [line.split("] ", 2)[-1] for line in err.splitlines() if "(service web)" in line]
     assert events and len(events) == len(set(events)), events
+
+
+def test_the_failed_mark_is_not_a_difference(sandbox: Any, project: Path, capsys: Any) -> None:
+    sandbox.scenario("web", "fail", polls=1, reason=PULL_ERROR)
+    set_image(project, "nginx:broken")
+    assert cli(project, "deploy")[0] == 1  # app:2 failed and stays PRIMARY, tagged as failed
+    capsys.readouterr()
+    assert cli(project, "diff")[0] == 0
+    out = capsys.readouterr().out
+    assert "ecspresso-py:" not in out and "deploy-failed" not in out

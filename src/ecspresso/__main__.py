@@ -4,12 +4,6 @@ Under GitHub Actions (``uses: docker://…`` with ``args:``, or a ``run:`` step)
 what the CLI prints for workflow commands: nothing it prints may become one (ecspresso.gha_guard).
 """
 
-from ecspresso import gha
 from ecspresso.cli import main
 
-if gha.in_actions():
-    with gha.guard_output():
-        code = main()
-else:
-    code = main()
-raise SystemExit(code)
+raise SystemExit(main())  # main() guards its output under GitHub Actions

@@ -153,12 +153,13 @@ def _warnings_as_annotations(
 
 
 OUTPUTS = ("task-definition-arn", "task-definition-family", "task-definition-revision",
-           "previous-task-definition-arn", "deployment-id", "rolled-back", "result")  # fmt: skip
+           "previous-task-definition-arn", "deployment-id", "rolled-back", "rolled-back-by",
+           "current-task-definition-arn", "service-deployment-arn", "lifecycle-stage", "result")  # fmt: skip
 
 
 def write_outputs(result: Result | None, code: int) -> dict[str, str]:
     r = result or Result(command="", result="failed" if code else "ok")
-    outcome = r.result if (code == 0 or r.result in ("rolled-back", "failed")) else "failed"
+    outcome = r.result if (code == 0 or r.result in ("rolled-back", "failed", "superseded")) else "failed"
     values = {
         "task-definition-arn": r.task_definition_arn,
         "task-definition-family": r.family,
@@ -166,6 +167,10 @@ def write_outputs(result: Result | None, code: int) -> dict[str, str]:
         "previous-task-definition-arn": r.previous_task_definition_arn,
         "deployment-id": r.deployment_id,
         "rolled-back": "true" if r.rolled_back else "false",
+        "rolled-back-by": r.rolled_back_by if r.rolled_back else "",
+        "current-task-definition-arn": r.current_task_definition_arn,
+        "service-deployment-arn": r.service_deployment_arn,
+        "lifecycle-stage": r.lifecycle_stages[-1] if r.lifecycle_stages else "",
         "result": outcome,
     }
     for name, value in values.items():
@@ -203,10 +208,24 @@ def summary_markdown(command: str, result: Result | None, code: int, error: str,
     if error:
         lines += [f"**Why:** {_cell(error)}", ""]
     if r.rolled_back:
+        by = (
+            "by ECS's deployment circuit breaker"
+            if r.rolled_back_by == "ecs"
+            else "by ecspresso (--rollback-on-failure)"
+        )
         lines += [
-            f"**Rolled back** to `{short_name(r.rollback_target_arn)}`; the service runs the previous revision again.",
+            f"**Rolled back** {by} to `{_cell(short_name(r.rollback_target_arn))}`; the service runs the previous revision again.",
             "",
         ]
+    elif r.result == "superseded":
+        lines += [
+            "**Superseded:** another deployment replaced this one; it was not rolled back (that would undo it).",
+            "",
+        ]
+    if code and r.current_task_definition_arn:
+        lines += [f"**Now running:** `{_cell(short_name(r.current_task_definition_arn))}`", ""]
+    if r.lifecycle_stages:
+        lines += ["**Lifecycle stages:** " + " → ".join(_cell(st) for st in r.lifecycle_stages), ""]
     if r.stopped_tasks:
         lines += ["#### Stopped tasks of the failed deployment", "", "| Task | Task definition | Stop code | Reason |",
                   "|---|---|---|---|"]  # fmt: skip
@@ -244,7 +263,7 @@ def summary_markdown(command: str, result: Result | None, code: int, error: str,
 def write_outcome_label(r: Result, code: int) -> str:
     if code == 0:
         return r.result
-    return "rolled-back" if r.rolled_back else "failed"
+    return "rolled-back" if r.rolled_back else ("superseded" if r.result == "superseded" else "failed")
 
 
 def _cell(text: str) -> str:

@@ -203,7 +203,14 @@ def run(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``ecspresso`` console script. Under GitHub Actions (a ``run:`` step) nothing it prints
+    may become a workflow command (ecspresso.gha_guard), as for ``python -m ecspresso``."""
     install_signal_handlers()
+    from ecspresso import gha
+
+    if gha.in_actions():
+        with gha.guard_output():
+            return run(sys.argv[1:] if argv is None else argv)[0]
     code, _ = run(sys.argv[1:] if argv is None else argv)
     return code
 

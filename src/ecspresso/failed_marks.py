@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING
 
 from ecspresso import ecs
 from ecspresso.errors import AwsError
+from ecspresso.normalize import OWN_TAG_PREFIX
 
 if TYPE_CHECKING:
     from ecspresso.app import App
 
-FAILED_TAG = "ecspresso-py:deploy-failed"
-#: tag keys this tool writes itself: never part of a diff, never synced away
-OWN_TAG_PREFIX = "ecspresso-py:"
+FAILED_TAG = f"{OWN_TAG_PREFIX}deploy-failed"
 
 
 def mark_failed(app: App, arn: str, deployment_id: str) -> None:

@@ -18,6 +18,9 @@ import json
 import re
 from typing import Any
 
+#: tag keys this tool writes itself (ecspresso.failed_marks): never part of a diff
+OWN_TAG_PREFIX = "ecspresso-py:"
+
 # Members whose value is user data (a string map or a free-form document): keys inside are
 # never rewritten. All ``map``/``document`` shapes of the ECS model (checked by a test).
 DATA_MAP_KEYS: frozenset[str] = frozenset({"dockerLabels", "options", "driverOpts", "labels", "hookDetails"})
@@ -306,7 +309,12 @@ def task_definition_for_diff(td: dict[str, Any]) -> dict[str, Any]:
     if "volumes" in out:
         out["volumes"] = _sort(out["volumes"], _by_field("name"))
     if "tags" in out:
-        out["tags"] = _sort(out["tags"], _by_field("key"))
+        # tags this tool writes itself (ecspresso-py:deploy-failed) are bookkeeping, not a difference
+        theirs = [t for t in out["tags"] or [] if not str(t.get("key", "")).startswith(OWN_TAG_PREFIX)]
+        if theirs or not out["tags"]:
+            out["tags"] = _sort(theirs, _by_field("key"))
+        else:
+            del out["tags"]
     proxy = out.get("proxyConfiguration")
     if isinstance(proxy, dict) and "properties" in proxy:
         proxy["properties"] = _sort(proxy["properties"], _by_field("name"))
