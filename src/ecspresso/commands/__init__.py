@@ -15,6 +15,7 @@ MODULES = (
     "refresh",
     "scale",
     "rollback",
+    "resume",
     "wait",
     "render",
     "register",

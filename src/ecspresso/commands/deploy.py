@@ -188,6 +188,12 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
         outcome = strategy.wait(app, request)
     _fill_from_outcome(result, outcome)
     result.duration = app.timing.now() - t0
+    if outcome.ok and until.kind in ("stage", "paused"):
+        log.info(
+            f"{outcome.verdict.reason}: the deployment of {ecs.short_name(request.task_definition)} goes on"
+        )
+        result.result = "paused" if until.kind == "paused" else "stage-reached"
+        return result
     if outcome.ok:
         log.info(f"Service is deployed: {ecs.short_name(request.task_definition)}")
         result.result = "deployed" if created_deployment or _changes(params, service) else "no-change"

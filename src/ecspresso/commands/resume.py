@@ -1,0 +1,91 @@
+"""``continue``: release the PAUSE lifecycle hook a service deployment waits on, then wait.
+
+BLUE_GREEN, LINEAR and CANARY services can pause at a lifecycle stage (a ``PAUSE`` hook in
+``deploymentConfiguration.lifecycleHooks``): ``deploy --wait-until paused`` returns there, a
+person or a pipeline checks the test traffic, then ``continue`` lets the deployment go on
+(ContinueServiceDeployment, action CONTINUE). It can be repeated for the next pause.
+``--rollback`` releases the hook with action ROLLBACK instead: ECS rolls the deployment back.
+(The module is ``resume`` because ``continue`` is a Python keyword.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ecspresso import ecs
+from ecspresso.app import App
+from ecspresso.deployments import paused_hook
+from ecspresso.errors import EcspressoError
+from ecspresso.options import Command, option
+from ecspresso.report import Result, failed
+from ecspresso.rollout import State
+from ecspresso.strategies import check_wait_until, choose
+from ecspresso.watch import WaitRequest, explain_failure
+
+
+@dataclass
+class ContinueOption:
+    wait: bool = option(True, "wait after releasing the hook", negatable=True)
+    wait_until: str = option(
+        "deployed", "deployed, stable, ecs:<STAGE> or paused (the next pause)",
+        parse=check_wait_until, metavar="UNTIL",
+    )  # fmt: skip
+    rollback: bool = option(False, "release the hook with ROLLBACK: ECS rolls the deployment back")
+    dry_run: bool = option(False, "say which hook would be released; change nothing")
+
+
+def continue_deployment(app: App, opts: ContinueOption) -> Result:
+    cfg = app.config
+    service = ecs.describe_service(app, include_tags=False)
+    if service is None:
+        raise EcspressoError(f"service {cfg.service} not found in cluster {cfg.cluster}")
+    strategy = choose(service)
+    strategy.ensure_supported()
+    until = strategy.wait_until(opts.wait_until)
+    sd = strategy.in_progress(app)
+    hook = paused_hook(sd) if sd else None
+    if sd is None or hook is None:
+        what = "no service deployment is in progress" if sd is None else (
+            f"service deployment {str(sd['serviceDeploymentArn']).rsplit('/', 1)[-1]} is not paused "
+            f"({sd.get('status')}{' at ' + str(sd['lifecycleStage']) if sd.get('lifecycleStage') else ''})"
+        )  # fmt: skip
+        raise EcspressoError(f"nothing to continue: {what}")
+    arn, hook_id = str(sd["serviceDeploymentArn"]), str(hook.get("hookId"))
+    action = "ROLLBACK" if opts.rollback else "CONTINUE"
+    result = Result(command="continue", service=cfg.service, cluster=cfg.cluster, service_deployment_arn=arn,
+                    lifecycle_stages=[str(sd.get("lifecycleStage") or "")])  # fmt: skip
+    app.log.info(f"Service deployment {arn.rsplit('/', 1)[-1]} is paused at {sd.get('lifecycleStage')} "
+                 f"(hook {hook_id}): {action}" + (" (dry run)" if opts.dry_run else ""))  # fmt: skip
+    if opts.dry_run:
+        result.result = "dry-run"
+        return result
+    strategy.continue_paused(app, arn, hook_id, action)
+    if not opts.wait:
+        result.result = "ok"
+        return result
+    request = WaitRequest(until=until, timeout=cfg.timeout, since=datetime.now(UTC), service_deployment_arn=arn,
+                          settle=False)  # fmt: skip
+    with app.reporter.phase("Wait for the deployment"):
+        outcome = strategy.wait(app, request)
+    result.lifecycle_stages = list(dict.fromkeys([*result.lifecycle_stages, *outcome.stages]))
+    rolled_back = outcome.verdict.state is State.ROLLED_BACK
+    if outcome.ok or (opts.rollback and rolled_back):
+        result.result = "rolled-back" if rolled_back else ("paused" if until.kind == "paused" else "deployed")
+        result.rolled_back, result.rolled_back_by = rolled_back, "ecspresso" if rolled_back else ""
+        app.log.info(outcome.verdict.reason)
+        return result
+    explain_failure(app, outcome)
+    result.result = "failed"
+    result.message = f"after continue: {outcome.verdict.reason}"
+    raise failed(result, exit_code=130 if outcome.interrupted else 1)
+
+
+COMMANDS = [
+    Command(
+        "continue",
+        "release the PAUSE lifecycle hook a blue/green, linear or canary deployment waits on",
+        ContinueOption,
+        continue_deployment,
+    )
+]
