@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ecspresso import ecs
+from ecspresso.options import AutoScalingOptions, SuspendAutoScalingOptions
 
 if TYPE_CHECKING:
     from ecspresso.app import App
@@ -20,6 +21,18 @@ class Request:
     resume: bool = False
     min: int | None = None
     max: int | None = None
+
+    @classmethod
+    def of(cls, opts: SuspendAutoScalingOptions) -> Request:
+        """From a command's auto scaling option group (min/max only where the command has them)."""
+        if isinstance(opts, AutoScalingOptions):
+            return cls(
+                opts.suspend_auto_scaling,
+                opts.resume_auto_scaling,
+                opts.auto_scaling_min,
+                opts.auto_scaling_max,
+            )
+        return cls(opts.suspend_auto_scaling, opts.resume_auto_scaling)
 
     @property
     def requested(self) -> bool:

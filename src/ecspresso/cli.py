@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import os
 import signal
 import sys
@@ -51,7 +52,9 @@ def _env_default(meta: dict[str, Any], default: Any, kind: Any) -> Any:
 def add_options(parser: argparse.ArgumentParser, cls: type, *, suppress: bool = False) -> None:
     """One argparse argument per field of the options dataclass ``cls``."""
     hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
+    own = inspect.get_annotations(cls)
+    # the command's own flags first, then those of the option groups it inherits (options.py)
+    for f in sorted(dataclasses.fields(cls), key=lambda f: f.name not in own):
         meta = dict(f.metadata)
         if "help" not in meta:
             continue

@@ -61,3 +61,30 @@ class Command:
 
 def int_or_none(text: str) -> int | None:
     return int(text)
+
+
+# -- option groups shared by several commands, declared once (as pip's cmdoptions) ----------------
+# A command's options dataclass inherits the groups it takes; the CLI and the Action see their
+# fields like any other (``dry_run`` -> ``--dry-run`` and the ``dry-run`` input).
+
+
+@dataclass
+class DryRunOptions:
+    dry_run: bool = option(False, "show what would be done; make no change")
+
+
+@dataclass
+class WaitOptions:
+    wait: bool = option(True, "wait until it is done", negatable=True)
+
+
+@dataclass
+class SuspendAutoScalingOptions:
+    suspend_auto_scaling: bool = option(False, "suspend Application Auto Scaling of the service")
+    resume_auto_scaling: bool = option(False, "resume Application Auto Scaling of the service")
+
+
+@dataclass
+class AutoScalingOptions(SuspendAutoScalingOptions):
+    auto_scaling_min: int | None = option(None, "auto scaling minimum capacity")
+    auto_scaling_max: int | None = option(None, "auto scaling maximum capacity")

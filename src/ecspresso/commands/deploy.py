@@ -16,7 +16,7 @@ from typing import Any
 from ecspresso import autoscaling, ecs, failed_marks
 from ecspresso.app import App
 from ecspresso.errors import EcspressoError, InputError, UsageError
-from ecspresso.options import Command, option
+from ecspresso.options import AutoScalingOptions, Command, DryRunOptions, WaitOptions, option
 from ecspresso.recovery import after_failed_deploy
 from ecspresso.report import Result, failed
 from ecspresso.rollout import primary, serving_task_definition
@@ -27,22 +27,16 @@ ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT
 
 
 @dataclass
-class DeployOption:
-    dry_run: bool = option(False, "show what would be done; make no change")
+class DeployOption(DryRunOptions, WaitOptions, AutoScalingOptions):
     tasks: int = option(-1, "desired count (-1: from the service definition, else unchanged)")
     skip_task_definition: bool = option(False, "deploy the service's current task definition")
     revision: int = option(0, "deploy revision N of the current family instead of registering")
     latest_task_definition: bool = option(False, "deploy the latest ACTIVE revision, do not register")
     force_new_deployment: bool = option(False, "replace every task even if nothing changed")
-    wait: bool = option(True, "wait for the deployment", negatable=True)
     wait_until: str = option(
         "deployed", "deployed, stable, ecs:<STAGE> or paused (stages: BLUE_GREEN, LINEAR, CANARY)",
         parse=check_wait_until, metavar="UNTIL",
     )  # fmt: skip
-    suspend_auto_scaling: bool = option(False, "suspend Application Auto Scaling of the service")
-    resume_auto_scaling: bool = option(False, "resume Application Auto Scaling of the service")
-    auto_scaling_min: int | None = option(None, "auto scaling minimum capacity")
-    auto_scaling_max: int | None = option(None, "auto scaling maximum capacity")
     rollback_events: str = option(
         "", "comma list; DEPLOYMENT_FAILURE turns on --rollback-on-failure for ECS services"
     )
@@ -141,9 +135,7 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
         params["forceNewDeployment"] = True
     autoscaling.apply(
         app,
-        autoscaling.Request(
-            opts.suspend_auto_scaling, opts.resume_auto_scaling, opts.auto_scaling_min, opts.auto_scaling_max
-        ),
+        autoscaling.Request.of(opts),
         dry_run=opts.dry_run,
     )
 

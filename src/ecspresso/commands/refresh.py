@@ -7,14 +7,12 @@ from dataclasses import dataclass
 
 from ecspresso.app import App
 from ecspresso.commands.deploy import DeployOption, deploy
-from ecspresso.options import Command, option
+from ecspresso.options import Command, DryRunOptions, WaitOptions, option
 from ecspresso.report import Result
 
 
 @dataclass
-class RefreshOption:
-    dry_run: bool = option(False, "show what would be done; make no change")
-    wait: bool = option(True, "wait for the new tasks", negatable=True)
+class RefreshOption(DryRunOptions, WaitOptions):
     wait_until: str = option("deployed", "what to wait for", choices=("stable", "deployed"))
     fail_after_task_failures: int = option(0, "fail once N new tasks failed to start (0: off)")
 

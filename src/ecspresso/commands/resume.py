@@ -17,7 +17,7 @@ from ecspresso import ecs
 from ecspresso.app import App
 from ecspresso.deployments import paused_hook
 from ecspresso.errors import EcspressoError
-from ecspresso.options import Command, option
+from ecspresso.options import Command, DryRunOptions, WaitOptions, option
 from ecspresso.report import Result, failed
 from ecspresso.rollout import State
 from ecspresso.strategies import check_wait_until, choose
@@ -25,14 +25,12 @@ from ecspresso.watch import WaitRequest, explain_failure
 
 
 @dataclass
-class ContinueOption:
-    wait: bool = option(True, "wait after releasing the hook", negatable=True)
+class ContinueOption(DryRunOptions, WaitOptions):
     wait_until: str = option(
         "deployed", "deployed, stable, ecs:<STAGE> or paused (the next pause)",
         parse=check_wait_until, metavar="UNTIL",
     )  # fmt: skip
     rollback: bool = option(False, "release the hook with ROLLBACK: ECS rolls the deployment back")
-    dry_run: bool = option(False, "say which hook would be released; change nothing")
 
 
 def continue_deployment(app: App, opts: ContinueOption) -> Result:

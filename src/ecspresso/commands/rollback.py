@@ -17,7 +17,7 @@ from ecspresso import autoscaling, ecs, failed_marks
 from ecspresso.app import App
 from ecspresso.deployments import WaitUntil
 from ecspresso.errors import EcspressoError, UsageError
-from ecspresso.options import Command, option
+from ecspresso.options import Command, DryRunOptions, SuspendAutoScalingOptions, WaitOptions, option
 from ecspresso.recovery import update_and_wait
 from ecspresso.report import Result, failed
 from ecspresso.rollout import State
@@ -27,17 +27,13 @@ from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure
 
 
 @dataclass
-class RollbackOption:
-    dry_run: bool = option(False, "show what would be done; make no change")
+class RollbackOption(DryRunOptions, WaitOptions, SuspendAutoScalingOptions):
     deregister_task_definition: bool = option(
         True, "deregister the revision rolled back from", negatable=True, aliases=("--deregister",)
     )
-    wait: bool = option(True, "wait for the rollback", negatable=True)
     wait_until: str = option("stable", "what to wait for", choices=("stable", "deployed"))
     revision: int = option(0, "roll back to revision N of the family (default: the previous ACTIVE one)")
     rollback_events: str = option("", "CodeDeploy only (accepted for compatibility)")
-    suspend_auto_scaling: bool = option(False, "suspend Application Auto Scaling of the service")
-    resume_auto_scaling: bool = option(False, "resume Application Auto Scaling of the service")
 
 
 def rollback(app: App, opts: RollbackOption) -> Result:
@@ -63,8 +59,7 @@ def rollback(app: App, opts: RollbackOption) -> Result:
     result = Result(command="rollback", service=cfg.service, cluster=cfg.cluster,
                     task_definition_arn=target, previous_task_definition_arn=current, rollback_target_arn=target)  # fmt: skip
     log.info(f"Rolling back to {ecs.short_name(target)} (from {ecs.short_name(current)})")
-    autoscaling.apply(app, autoscaling.Request(suspend=opts.suspend_auto_scaling,
-                                               resume=opts.resume_auto_scaling), dry_run=opts.dry_run)  # fmt: skip
+    autoscaling.apply(app, autoscaling.Request.of(opts), dry_run=opts.dry_run)
     if opts.dry_run:
         if opts.deregister_task_definition:
             log.info(f"task definition {ecs.short_name(current)} will be deregistered")
