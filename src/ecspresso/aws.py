@@ -144,6 +144,39 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+_SDK_ERRORS = ("ClientError", "ParamValidationError", "EndpointConnectionError", "ReadTimeoutError",
+               "ConnectTimeoutError", "ConnectionClosedError", "NoCredentialsError", "NoRegionError",
+               "PartialCredentialsError", "TokenRetrievalError", "SSOTokenLoadError")  # fmt: skip
+
+#: a next step for the user, by error code (the operation fills the blank)
+_HINTS = {
+    "AccessDeniedException": "the role in use may not call {operation}",
+    "AccessDenied": "the role in use may not call {operation}",
+    "UnauthorizedOperation": "the role in use may not call {operation}",
+    "ExpiredTokenException": "the AWS credentials have expired",
+    "ExpiredToken": "the AWS credentials have expired",
+    "UnrecognizedClientException": "the AWS credentials are not valid here (wrong account, region or endpoint?)",
+    "ClusterNotFoundException": "check `cluster` in the config",
+    "ServiceNotActiveException": "the service is not ACTIVE (deleted or draining)",
+    "NoCredentialsError": "no AWS credentials found (environment, profile, OIDC role)",
+    "NoRegionError": "set `region` in the config or AWS_REGION",
+}
+
+
+def translate(exc: BaseException, what: str) -> AwsError | None:
+    """The one translation of an SDK error into :class:`AwsError`: ``"<what>: Code: message"``
+    plus a hint where one helps, keeping the code and whether a retry may succeed. None when
+    ``exc`` is not an SDK error (a bug, left to propagate)."""
+    name = type(exc).__name__
+    code = error_code(exc)
+    if name not in _SDK_ERRORS and not code:
+        return None
+    operation = str(getattr(exc, "operation_name", "") or what.split()[0])
+    hint = _HINTS.get(code or name, "").format(operation=operation)
+    message = f"{what}: {describe_error(exc)}" + (f" ({hint})" if hint else "")
+    return AwsError(message, code=code or name, transient=is_transient(exc))
+
+
 def describe_error(exc: BaseException) -> str:
     """One line for a botocore error: ``Code: message`` without the SDK's boilerplate."""
     response = getattr(exc, "response", None)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ecspresso.aws import describe_error, error_code, is_transient
-from ecspresso.errors import AwsError, EcspressoError
+from ecspresso.aws import translate
+from ecspresso.errors import EcspressoError
 
 if TYPE_CHECKING:
     from ecspresso.app import App
@@ -26,12 +26,10 @@ def call(what: str, fn: Callable[..., T], **kwargs: Any) -> T:
     except EcspressoError:
         raise
     except Exception as exc:
-        if type(exc).__name__ in ("ClientError", "ParamValidationError", "EndpointConnectionError",
-                                  "ReadTimeoutError", "ConnectTimeoutError", "NoCredentialsError",
-                                  "NoRegionError", "ConnectionClosedError") or error_code(exc):  # fmt: skip
-            raise AwsError(f"{what}: {describe_error(exc)}", code=error_code(exc),
-                           transient=is_transient(exc)) from exc  # fmt: skip
-        raise
+        translated = translate(exc, what)
+        if translated is None:
+            raise
+        raise translated from exc
 
 
 def family_of(arn_or_name: str) -> str:

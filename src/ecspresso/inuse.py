@@ -48,7 +48,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ecspresso import ecs
-from ecspresso.aws import error_code
 from ecspresso.errors import AwsError
 
 if TYPE_CHECKING:
@@ -252,7 +251,7 @@ class _Check:
         try:
             return dict(ecs.call(action, fn, **kwargs))
         except AwsError as exc:
-            code = error_code(exc.__cause__ or exc)
+            code = exc.code
             if code in _GONE_CODES:
                 raise _Gone(code) from exc
             if code in DENIED_CODES:

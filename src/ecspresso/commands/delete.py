@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from ecspresso import ecs
 from ecspresso.app import App
-from ecspresso.aws import error_code
 from ecspresso.commands.deregister import ask
 from ecspresso.commands.status import service_status
 from ecspresso.errors import AwsError, EcspressoError
@@ -52,8 +51,10 @@ def delete(app: App, opts: DeleteOption) -> Result:
         ecs.call(f"DeleteService {name}", app.client("ecs").delete_service,
                  cluster=cfg.cluster, service=name, force=opts.terminate)  # fmt: skip
     except AwsError as exc:
-        if not opts.terminate and error_code(exc.__cause__ or exc) == "InvalidParameterException":
-            raise AwsError(f"{exc} (scale the service to 0 first, or pass --terminate)") from exc
+        if not opts.terminate and exc.code == "InvalidParameterException":
+            raise AwsError(
+                f"{exc} (scale the service to 0 first, or pass --terminate)", code=exc.code
+            ) from exc
         raise
     log.info("Service is deleted")
     result.result = "deleted"
