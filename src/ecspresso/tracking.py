@@ -41,6 +41,7 @@ class ServiceDeploymentTracker:
         created_at: datetime | None = None,
         enabled: bool = True,
         newest: bool = False,
+        detailed: bool = True,
     ) -> None:
         self.app = app
         self.arn = arn
@@ -48,6 +49,8 @@ class ServiceDeploymentTracker:
         self.created_at = created_at
         self.newest = newest  # `wait`: the service's newest deployment, whoever started it
         self.enabled = enabled
+        self.detailed = detailed  # False: the ListServiceDeployments brief (status, reason) is enough
+        self.given = bool(arn) or newest  # a known deployment, or the newest: read it whole
         self.attempts = 0
         self.last: dict[str, Any] | None = None
         self.names: dict[str, str] = {}
@@ -60,6 +63,8 @@ class ServiceDeploymentTracker:
         if not self.enabled:
             return None
         try:
+            if not self.detailed and not self.given:
+                return self._brief()
             if not self.arn and not self._find():
                 return None
             out = ecs.call("DescribeServiceDeployments", self.app.client("ecs").describe_service_deployments,
@@ -80,22 +85,47 @@ class ServiceDeploymentTracker:
         self.last = sd
         return sd
 
-    def _find(self) -> bool:
-        self.attempts += 1
+    def _brief(self) -> dict[str, Any] | None:
+        """Our deployment's ListServiceDeployments brief (status, statusReason), one call."""
+        briefs = self._list()
+        if self.arn:
+            sd = next((b for b in briefs if b.get("serviceDeploymentArn") == self.arn), None)
+        else:
+            sd = ours_among(briefs, self.created_at)
+            if sd is None:
+                self._give_up_after_attempts()
+                return None
+            self.arn = str(sd["serviceDeploymentArn"])
+            self.app.log.info(f"Service deployment {self.arn.rsplit('/', 1)[-1]}")
+        if sd is None:
+            return self.last
+        sd = dict(sd)
+        self._report(sd)
+        self.last = sd
+        return sd
+
+    def _list(self) -> list[dict[str, Any]]:
         cfg = self.app.config
         kwargs: dict[str, Any] = {"cluster": cfg.cluster, "service": cfg.service}
         if self.since is not None and not self.newest:
             kwargs["createdAt"] = {"after": self.since - SKEW}
         out = ecs.call("ListServiceDeployments", self.app.client("ecs").list_service_deployments, **kwargs)
-        briefs = list(out.get("serviceDeployments") or [])
+        return list(out.get("serviceDeployments") or [])
+
+    def _give_up_after_attempts(self) -> None:
+        self.attempts += 1
+        if self.attempts >= FIND_ATTEMPTS:
+            self.app.log.debug("no service deployment found; judging from DescribeServices")
+            self.enabled = False
+
+    def _find(self) -> bool:
+        briefs = self._list()
         if self.newest:
             briefs = [b for b in briefs if b.get("status") in ("PENDING", "IN_PROGRESS", "ROLLBACK_REQUESTED",
                                                                   "ROLLBACK_IN_PROGRESS", "STOP_REQUESTED")]  # fmt: skip
         ours = ours_among(briefs, None if self.newest else self.created_at)
         if ours is None:
-            if self.attempts >= FIND_ATTEMPTS:
-                self.app.log.debug("no service deployment found; judging from DescribeServices")
-                self.enabled = False
+            self._give_up_after_attempts()
             return False
         self.arn = str(ours["serviceDeploymentArn"])
         self.app.log.info(f"Service deployment {self.arn.rsplit('/', 1)[-1]}")

@@ -53,6 +53,7 @@ class WaitRequest:
     service_deployments: bool = True
     service_deployment_arn: str = ""  # when already known (a rollback through StopServiceDeployment)
     newest_service_deployment: bool = False  # `wait`: whoever started it
+    service_deployment_detail: bool = True  # DescribeServiceDeployments (stages, hooks) or the brief only
 
 
 @dataclass
@@ -92,7 +93,7 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
     tracker = ServiceDeploymentTracker(
         app, arn=req.service_deployment_arn, since=req.since, created_at=req.created_at,
         enabled=req.service_deployments and bool(req.deployment_id or req.service_deployment_arn or req.newest_service_deployment),
-        newest=req.newest_service_deployment,
+        newest=req.newest_service_deployment, detailed=req.service_deployment_detail,
     )  # fmt: skip
     try:
         if req.settle:

@@ -10,9 +10,11 @@ ContinueServiceDeployment.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from ecspresso import ecs
+from ecspresso.deployments import STRATEGIES_WITH_STAGES
 from ecspresso.errors import AwsError
 from ecspresso.rollout import primary
 
@@ -27,7 +29,9 @@ IN_PROGRESS = ("PENDING", "IN_PROGRESS")
 def strategy(name: str) -> Strategy:
     from ecspresso.strategies import Strategy
 
-    return Strategy("ECS", name, update_service, wait, in_progress, stop_in_progress, continue_paused)
+    detailed = name in STRATEGIES_WITH_STAGES
+    return Strategy("ECS", name, update_service, functools.partial(wait, detailed=detailed), in_progress,
+                    stop_in_progress, continue_paused)  # fmt: skip
 
 
 def update_service(app: App, params: dict[str, Any], before_id: str, expect_td: str) -> dict[str, Any]:
@@ -62,10 +66,15 @@ def update_service(app: App, params: dict[str, Any], before_id: str, expect_td: 
                        transient=exc.transient) from exc  # fmt: skip
 
 
-def wait(app: App, req: WaitRequest) -> WaitOutcome:
+def wait(app: App, req: WaitRequest, *, detailed: bool) -> WaitOutcome:
+    """Watch the rollout. ``detailed`` (strategies with lifecycle stages) reads the whole service
+    deployment each poll (stage, hooks, traffic); ROLLING needs only its status, which the
+    ListServiceDeployments brief carries: one call a poll instead of two."""
+    from dataclasses import replace
+
     from ecspresso.watch import watch_rollout
 
-    return watch_rollout(app, req)
+    return watch_rollout(app, replace(req, service_deployment_detail=detailed))
 
 
 def in_progress(app: App) -> dict[str, Any] | None:
