@@ -558,6 +558,8 @@ def test_stop_abort_leaves_the_service_as_it_is(sandbox, config):
     for _ in range(3):
         poll(ecs)
     before = [dep_counts(d) for d in poll(ecs)["deployments"]]
+    tasks = sorted(ecs.list_tasks(cluster=CLUSTER, serviceName="web")["taskArns"])
+    assert len(tasks) == 4  # blue running, green pending
     ecs.stop_service_deployment(serviceDeploymentArn=arn, stopType="ABORT")
     assert sd(ecs, arn)["status"] == "STOP_REQUESTED"
     svc = poll(ecs)
@@ -567,6 +569,7 @@ def test_stop_abort_leaves_the_service_as_it_is(sandbox, config):
     assert svc["deployments"][0]["rolloutState"] == "FAILED"
     for _ in range(3):
         assert [dep_counts(d) for d in poll(ecs)["deployments"]] == before
+    assert sorted(ecs.list_tasks(cluster=CLUSTER, serviceName="web")["taskArns"]) == tasks
     assert sd(ecs, arn)["status"] == "STOPPED"
 
 
@@ -738,16 +741,17 @@ def test_fault_middleware_sees_and_fails_the_new_operations(sandbox):
 
 def test_reset_wipes_service_deployments_and_pending_scenarios(sandbox):
     ecs = service(sandbox, BLUE_GREEN)
-    sandbox.scenario("web", pause_at="PRE_SCALE_UP")
     _, arn = deploy(ecs)
+    sandbox.scenario("web", "never", pause_at="PRE_SCALE_UP")  # pending for the next deployment
     sandbox.reset()
-    ecs = service(sandbox, BLUE_GREEN)
+    ecs = service(sandbox, BLUE_GREEN)  # completes: the scenario went with the reset
     answer = ecs.describe_service_deployments(serviceDeploymentArns=[arn])
     assert answer["serviceDeployments"] == [] and answer["failures"][0]["reason"] == "MISSING"
     assert len(ecs.list_service_deployments(cluster=CLUSTER, service="web")["serviceDeployments"]) == 1
     _, arn = deploy(ecs)
     poll(ecs)
-    assert "lifecycleHookDetails" not in sd(ecs, arn)  # the pause_at scenario went with the reset
+    record = sd(ecs, arn)
+    assert record["lifecycleStage"] == "PRE_SCALE_UP" and "lifecycleHookDetails" not in record
 
 
 def test_control_api_takes_the_new_scenario_keywords(sandbox):
