@@ -771,3 +771,27 @@ def test_control_api_takes_the_new_scenario_keywords(sandbox):
         ("POST_SCALE_UP", "ROLLBACK_IN_PROGRESS"),
         ("POST_SCALE_UP", "ROLLBACK_SUCCESSFUL"),
     ]
+
+
+def test_the_blue_green_example_seeds_and_walks_its_stages(sandbox, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.setenv("ECSPRESSO_EXT_STR", "type=web")
+    sandbox.seed(Path(__file__).parent.parent / "examples" / "bluegreen")
+    ecs = sandbox.client("ecs")
+    svc = ecs.describe_services(cluster="demo", services=["web-bg"])["services"][0]
+    assert svc["deploymentConfiguration"]["strategy"] == "BLUE_GREEN"
+    assert svc["deployments"][0]["rolloutState"] == "COMPLETED"
+    sandbox.scenario("web-bg", cluster="demo", pause_at="POST_TEST_TRAFFIC_SHIFT")
+    arn = ecs.update_service(cluster="demo", service="web-bg", forceNewDeployment=True)["service"][
+        "currentServiceDeployment"
+    ]
+    for _ in range(6):
+        ecs.describe_services(cluster="demo", services=["web-bg"])
+    record = sd(ecs, arn)
+    assert record["lifecycleStage"] == "POST_TEST_TRAFFIC_SHIFT"
+    assert record["lifecycleHookDetails"][0]["status"] == "AWAITING_ACTION"
+    revision = ecs.describe_service_revisions(serviceRevisionArns=[record["targetServiceRevision"]["arn"]])
+    (revision,) = revision["serviceRevisions"]
+    assert revision["loadBalancers"][0]["advancedConfiguration"]["alternateTargetGroupArn"].endswith("6072")
+    assert revision["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == "DISABLED"

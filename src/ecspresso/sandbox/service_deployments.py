@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ecspresso.sandbox.model import TRAFFIC_STRATEGIES, utcnow
+from ecspresso.sandbox.model import utcnow
 
 STATE_ATTR = "_sandbox_service_deployments"
 FINAL = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
@@ -273,10 +273,6 @@ def strategy_of(svc: Any) -> str:
     return str(config.get("strategy") or "ROLLING")
 
 
-def is_traffic_strategy(svc: Any) -> bool:
-    return strategy_of(svc) in TRAFFIC_STRATEGIES
-
-
 def _arn_prefix(svc: Any, kind: str) -> str:
     region, account = svc.cluster_arn.split(":")[3:5]
     return f"arn:aws:ecs:{region}:{account}:{kind}/{svc.cluster_name}/{svc.name}/"
@@ -431,11 +427,13 @@ def list_deployments(
 def describe_deployments(backend: Any, arns: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     if len(arns) > MAX_DESCRIBE:
         raise invalid(f"serviceDeploymentArns can have at most {MAX_DESCRIBE} items.")
+    from moto.ecs.exceptions import ECSException
+
     found, failures = [], []
     for arn in arns:
         try:
             svc, sd = find(backend, arn)
-        except Exception:
+        except ECSException:
             failures.append({"arn": arn, "reason": "MISSING"})
             continue
         found.append(sd.describe(svc))
