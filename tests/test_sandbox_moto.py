@@ -186,12 +186,22 @@ def test_simulated_tasks_do_not_stop_by_themselves(sandbox):
     assert stopped["lastStatus"] == "STOPPED" and stopped["stoppedReason"] == "by hand"
 
 
-def test_service_deployments_api_is_not_implemented_by_moto(sandbox):
-    """Documents a gap: ListServiceDeployments is not in moto 5.2.5 (tools must not depend on it)."""
+def test_service_deployments_api_missing_from_moto_is_answered_by_the_sandbox(sandbox):
+    """moto 5.2.5 has no ListServiceDeployments (HTTP 500); the sandbox answers it (and the canary
+    above fails if moto starts implementing it)."""
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    from ecspresso.sandbox import patches
+
+    assert "EC2ContainerServiceResponse.list_service_deployments" not in patches.ORIGINALS
+    assert (
+        EC2ContainerServiceResponse.list_service_deployments
+        is patches._NEW_ACTIONS["list_service_deployments"]
+    )
     ecs = setup(sandbox)
     ecs.create_service(cluster=CLUSTER, serviceName="web", taskDefinition="app:1", desiredCount=1)
-    with pytest.raises(ClientError):
-        sandbox.client("ecs", config=_no_retry()).list_service_deployments(cluster=CLUSTER, service="web")
+    client = sandbox.client("ecs", config=_no_retry())
+    assert len(client.list_service_deployments(cluster=CLUSTER, service="web")["serviceDeployments"]) == 1
 
 
 def _no_retry():

@@ -14,6 +14,30 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 KINDS = ("stable", "fail", "never")
+#: ECS-native deployment strategies that walk a service deployment through lifecycle stages
+TRAFFIC_STRATEGIES = ("BLUE_GREEN", "LINEAR", "CANARY")
+#: the lifecycle stages of a service deployment, in order (ecspresso 2.8.6's ``lifecycleStages``)
+STAGES = (
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "SCALE_UP",
+    "POST_SCALE_UP",
+    "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+    "BAKE_TIME",
+    "CLEAN_UP",
+)
+#: where a PAUSE hook may be configured (not TEST_TRAFFIC_SHIFT / PRODUCTION_TRAFFIC_SHIFT, as in ECS)
+PAUSE_STAGES = (
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "POST_SCALE_UP",
+    "POST_TEST_TRAFFIC_SHIFT",
+    "PRE_PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+)
 MAX_EVENTS = 100  # ECS keeps the last 100 service events
 CIRCUIT_BREAKER_FAILED = "ECS deployment circuit breaker: tasks failed to start."
 
@@ -36,10 +60,23 @@ class Scenario:
     failed_tasks: int | None = None
     #: polls ECS's own circuit-breaker rollback deployment takes to complete (``rollback=True``)
     rollback_polls: int = 2
+    #: BLUE_GREEN/LINEAR/CANARY services: the deployment fails (and rolls back) at this stage
+    fail_at_stage: str | None = None
+    #: BLUE_GREEN/LINEAR/CANARY services: PAUSE hooks at these stages for this deployment
+    pause_at: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown scenario kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+        if self.fail_at_stage is not None and self.fail_at_stage not in STAGES:
+            raise ValueError(
+                f"unknown fail_at_stage {self.fail_at_stage!r}; expected one of {', '.join(STAGES)}"
+            )
+        for stage in self.pause_at:
+            if stage not in PAUSE_STAGES:
+                raise ValueError(
+                    f"a PAUSE hook cannot be at {stage!r}; expected one of {', '.join(PAUSE_STAGES)}"
+                )
         if self.polls < 0 or self.rollback_polls < 0:
             raise ValueError("polls must be >= 0")
         if self.seconds is not None and self.seconds < 0:
@@ -221,6 +258,12 @@ class Rollout:
     polls: int = 0
     tasks: list[SimTask] = field(default_factory=list)
     done: bool = False
+    #: the service deployment this deployment belongs to (a circuit-breaker rollback shares its
+    #: failed deployment's) and the service revision it runs
+    service_deployment: Any = None
+    revision_arn: str = ""
+    #: BLUE_GREEN/LINEAR/CANARY: the lifecycle walk (``lifecycle.Lifecycle``), else None
+    lifecycle: Any = None
 
     def active_tasks(self) -> list[SimTask]:
         return [t for t in self.tasks if t.active]

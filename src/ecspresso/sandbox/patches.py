@@ -14,7 +14,12 @@ patches. What they change, and why:
 * ``ListTaskDefinitions`` honours ``sort`` and paginates; ``ListTasks`` honours ``serviceName``, the
   default ``desiredStatus`` of ``RUNNING`` and paginates;
 * ``RegisterTaskDefinition``, ``CreateService`` and ``TagResource`` refuse an empty ``tags`` list
-  ("Tags can not be empty"), as ECS does and moto does not.
+  ("Tags can not be empty"), as ECS does and moto does not;
+* ``CreateService`` and ``UpdateService`` refuse a PAUSE lifecycle hook at TEST_TRAFFIC_SHIFT or
+  PRODUCTION_TRAFFIC_SHIFT, as ECS does;
+* ListServiceDeployments, DescribeServiceDeployments, DescribeServiceRevisions,
+  StopServiceDeployment and ContinueServiceDeployment (moto has none: HTTP 500) are answered from
+  the simulator's service deployments (see ``service_deployments``).
 
 :func:`check_internals` lists what these patches rely on; the test suite fails loudly if it changes.
 """
@@ -27,6 +32,8 @@ import threading
 import warnings
 from typing import Any
 
+from ecspresso.sandbox import service_deployments as sds
+from ecspresso.sandbox.model import PAUSE_STAGES
 from ecspresso.sandbox.simulator import SIMULATOR
 
 MOTO_VERSION = "5.2.5"
@@ -77,9 +84,12 @@ def install() -> None:
             (R, "tag_resource", _refusing_empty_tags("tag_resource")),
             (R, "list_task_definitions", _list_task_definitions_response),
             (R, "list_tasks", _list_tasks_response),
+            (R, "update_service", _update_service_response),
         ):
             ORIGINALS[f"{cls.__name__}.{name}"] = getattr(cls, name)
             setattr(cls, name, new)
+        for name, new in _NEW_ACTIONS.items():  # moto has no such method: nothing to keep
+            setattr(R, name, new)
         _installed = True
     problems = check_internals()
     if problems:
@@ -153,10 +163,27 @@ def _refusing_empty_tags(name: str) -> Any:
     return handler
 
 
+def _check_hooks(response: Any) -> None:
+    """ECS refuses PAUSE hooks where traffic shifts."""
+    config = response._get_param("deploymentConfiguration") or {}
+    for hook in config.get("lifecycleHooks") or []:
+        if hook.get("targetType") != "PAUSE":
+            continue
+        for stage in hook.get("lifecycleStages") or []:
+            if stage not in PAUSE_STAGES:
+                raise sds.invalid(f"PAUSE lifecycle hooks are not supported at the {stage} lifecycle stage.")
+
+
+def _update_service_response(self: Any) -> Any:
+    _check_hooks(self)
+    return _orig("EC2ContainerServiceResponse.update_service")(self)
+
+
 def _create_service_response(self: Any) -> Any:
     from botocore import xform_name
 
     _check_tags(self)
+    _check_hooks(self)
     with SIMULATOR.lock:
         result = _orig("EC2ContainerServiceResponse.create_service")(self)
         backend = self.ecs_backend
@@ -220,19 +247,93 @@ def _list_tasks_response(self: Any) -> Any:
 
 def _paginate(response: Any, key: str, items: list[str]) -> dict[str, Any]:
     """ECS-style ``maxResults``/``nextToken`` (an opaque offset)."""
-    from moto.ecs.exceptions import InvalidParameterException
-
     max_results = response._get_param("maxResults") or 100
-    token = response._get_param("nextToken")
-    try:
-        start = int(base64.urlsafe_b64decode(token.encode()).decode()) if token else 0
-    except ValueError:
-        raise InvalidParameterException("Invalid nextToken") from None
+    start = _offset(response)
     end = start + int(max_results)
     page: dict[str, Any] = {key: items[start:end]}
     if end < len(items):
-        page["nextToken"] = base64.urlsafe_b64encode(str(end).encode()).decode()
+        page["nextToken"] = _token(end)
     return page
+
+
+def _offset(response: Any) -> int:
+    token = response._get_param("nextToken")
+    try:
+        return int(base64.urlsafe_b64decode(token.encode()).decode()) if token else 0
+    except ValueError:
+        raise sds.invalid("Invalid nextToken") from None
+
+
+def _token(offset: int) -> str:
+    return base64.urlsafe_b64encode(str(offset).encode()).decode()
+
+
+# -- service deployments (moto has none of these actions) ------------------------------------------
+def _list_service_deployments(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    with SIMULATOR.lock:
+        briefs, end = sds.list_deployments(
+            self.ecs_backend,
+            self._get_param("cluster") or "default",
+            self._get_param("service") or "",
+            self._get_param("status"),
+            self._get_param("createdAt"),
+            self._get_param("maxResults"),
+            _offset(self),
+        )
+    page: dict[str, Any] = {"serviceDeployments": briefs}
+    if end is not None:
+        page["nextToken"] = _token(end)
+    return ActionResult(page)
+
+
+def _describe_service_deployments(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    with SIMULATOR.lock:
+        found, failures = sds.describe_deployments(
+            self.ecs_backend, self._get_param("serviceDeploymentArns") or []
+        )
+    return ActionResult({"serviceDeployments": found, "failures": failures})
+
+
+def _describe_service_revisions(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    with SIMULATOR.lock:
+        found, failures = sds.describe_revisions(
+            self.ecs_backend, self._get_param("serviceRevisionArns") or []
+        )
+    return ActionResult({"serviceRevisions": found, "failures": failures})
+
+
+def _stop_service_deployment(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    arn = self._get_param("serviceDeploymentArn") or ""
+    with SIMULATOR.lock:
+        sds.stop(self.ecs_backend, arn, self._get_param("stopType"))
+    return ActionResult({"serviceDeploymentArn": arn})
+
+
+def _continue_service_deployment(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    arn = self._get_param("serviceDeploymentArn") or ""
+    with SIMULATOR.lock:
+        svc = sds.resume(self.ecs_backend, arn, self._get_param("hookId") or "", self._get_param("action"))
+        SIMULATOR.resumed(svc, arn)
+    return ActionResult({"serviceDeploymentArn": arn})
+
+
+_NEW_ACTIONS = {
+    "list_service_deployments": _list_service_deployments,
+    "describe_service_deployments": _describe_service_deployments,
+    "describe_service_revisions": _describe_service_revisions,
+    "stop_service_deployment": _stop_service_deployment,
+    "continue_service_deployment": _continue_service_deployment,
+}
 
 
 # -- canary ----------------------------------------------------------------------------------------
@@ -257,6 +358,7 @@ _EXPECTED_SIGNATURES = {
     "EC2ContainerServiceResponse.create_service": ["self"],
     "EC2ContainerServiceResponse.list_task_definitions": ["self"],
     "EC2ContainerServiceResponse.list_tasks": ["self"],
+    "EC2ContainerServiceResponse.update_service": ["self"],
 }
 
 
@@ -308,4 +410,18 @@ def check_internals() -> list[str]:
     )
     if "__setattr__(prop_name" not in update_src:
         problems.append("update_service no longer applies parameters with setattr")
+    # the service deployment actions are added as methods, dispatched by name; the records live on
+    # Service objects (its arn, cluster_name, cluster_arn, name, load_balancers, service_registries)
+    for name, ours in _NEW_ACTIONS.items():
+        if getattr(EC2ContainerServiceResponse, name, ours) is not ours:
+            problems.append(f"moto now implements {name}; the sandbox's answer would replace it")
+    service_src = inspect.getsource(Service)
+    for attr in ("def arn", "self.cluster_name", "self.load_balancers", "self.service_registries"):
+        if attr not in service_src:
+            problems.append(f"Service lost {attr}")
+    from moto.core.responses import BaseResponse
+
+    dispatch_src = inspect.getsource(BaseResponse.call_action)
+    if "camelcase_to_underscores" not in dispatch_src or "method_names_from_class" not in dispatch_src:
+        problems.append("BaseResponse.call_action no longer dispatches actions to snake_case methods")
     return problems

@@ -160,7 +160,11 @@ def _set_network(region: str, cluster: str, service: str, network: dict[str, Any
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ecs.models import ecs_backends
 
+    from ecspresso.sandbox.service_deployments import state
+
     svc = ecs_backends[DEFAULT_ACCOUNT_ID][region].services[f"{cluster}:{service}"]
     svc.network_configuration = network
     for dep in svc.deployments:
         dep["networkConfiguration"] = network
+    for revision in state(svc).revisions.values():
+        revision["networkConfiguration"] = network

@@ -10,7 +10,7 @@ import ipaddress
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -131,13 +131,33 @@ class Sandbox:
         exit_code: int | None = None,
         failed_tasks: int | None = None,
         rollback_polls: int = 2,
+        fail_at_stage: str | None = None,
+        pause_at: str | Sequence[str] | None = None,
     ) -> None:
         """How the next deployment of ``cluster``/``service`` behaves (see ``Scenario``);
-        ``rollback_polls``: how long ECS's own rollback takes when ``rollback`` is set."""
+        ``rollback_polls``: how long ECS's own rollback takes when ``rollback`` is set.
+
+        BLUE_GREEN/LINEAR/CANARY services (see ``lifecycle``) walk one lifecycle stage per poll (per
+        ``seconds`` when given); ``fail_at_stage`` makes the deployment fail and roll back at that
+        stage, ``pause_at`` adds PAUSE hooks at those stages for this deployment. Rolling services
+        ignore both.
+        """
         from ecspresso.sandbox.model import Scenario
         from ecspresso.sandbox.simulator import SIMULATOR
 
-        scenario = Scenario(kind, polls, seconds, rollback, reason, exit_code, failed_tasks, rollback_polls)
+        stages = (pause_at,) if isinstance(pause_at, str) else tuple(pause_at or ())
+        scenario = Scenario(
+            kind,
+            polls,
+            seconds,
+            rollback,
+            reason,
+            exit_code,
+            failed_tasks,
+            rollback_polls,
+            fail_at_stage,
+            stages,
+        )
         SIMULATOR.set_scenario(cluster, service, scenario)
 
     def fault(
@@ -171,10 +191,14 @@ class Sandbox:
 
     def peek_service(self, service: str, cluster: str = "default") -> dict[str, Any]:
         """The service's deployments and counts as the simulator holds them, without a
-        DescribeServices (which would be one step of time)."""
+        DescribeServices (which would be one step of time); ``service_deployments``: its service
+        deployments as DescribeServiceDeployments shows them, newest first."""
+        import copy
+
         from moto.core import DEFAULT_ACCOUNT_ID
         from moto.ecs.models import ecs_backends
 
+        from ecspresso.sandbox import service_deployments as sds
         from ecspresso.sandbox.simulator import SIMULATOR
 
         with SIMULATOR.lock:
@@ -184,6 +208,7 @@ class Sandbox:
                 "desiredCount": svc.desired_count,
                 "runningCount": svc.running_count,
                 "deployments": [dict(d) for d in svc.deployments],
+                "service_deployments": [copy.deepcopy(sd.describe(svc)) for sd in sds.newest_first(svc)],
             }
 
     def mutating_operations(self) -> list[str]:

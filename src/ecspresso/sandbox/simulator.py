@@ -3,6 +3,8 @@
 Every ``DescribeServices`` is one step of time for each service it returns. Each deployment follows
 the :class:`Scenario` that was pending for its service when it was created (``stable`` after two
 polls when none was), and consumes it, so a rollback deployment that follows behaves normally.
+Each deployment belongs to a service deployment (``service_deployments``); services with a
+BLUE_GREEN, LINEAR or CANARY strategy walk the lifecycle stages instead (``lifecycle``).
 
 State lives on moto's own ``Service`` objects (attribute ``_sandbox_rollouts``), so moto's reset wipes
 it together with everything else; pending scenarios live here and are cleared by :meth:`clear`.
@@ -16,9 +18,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ecspresso.sandbox import service_deployments as sds
+from ecspresso.sandbox.lifecycle import Walker
 from ecspresso.sandbox.model import (
     CIRCUIT_BREAKER_FAILED,
     DEFAULT_SCENARIO,
+    TRAFFIC_STRATEGIES,
     Rollout,
     Scenario,
     SimTask,
@@ -31,7 +36,7 @@ from ecspresso.sandbox.model import (
 STATE_ATTR = "_sandbox_rollouts"
 
 
-def _rollouts(svc: Any) -> dict[str, Rollout]:
+def rollouts(svc: Any) -> dict[str, Rollout]:
     state: dict[str, Rollout] | None = getattr(svc, STATE_ATTR, None)
     if state is None:
         state = {}
@@ -46,6 +51,7 @@ class Simulator:
         self.lock = threading.RLock()
         self.clock = clock
         self._pending: dict[tuple[str, str], Scenario] = {}
+        self.walker = Walker(self)
 
     # -- control --------------------------------------------------------------------------------
     def set_scenario(self, cluster: str, service: str, scenario: Scenario) -> None:
@@ -93,17 +99,42 @@ class Simulator:
         if svc.status != "ACTIVE":
             return
         primary = self._primary(svc)
-        rollout = _rollouts(svc).get(primary["id"]) if primary else None
+        rollout = rollouts(svc).get(primary["id"]) if primary else None
         if rollout is None:
             return
-        if not rollout.done:
+        sd = rollout.service_deployment
+        requested = sd is not None and sd.requested is not None
+        if rollout.lifecycle is not None and (
+            not rollout.done or rollout.lifecycle.rolling_back or requested
+        ):
+            self.walker.poll(backend, svc, rollout)
+        elif requested:
+            self._carry_out(backend, svc, rollout)
+        elif not rollout.done:
             self._step(backend, svc, rollout)
+            if sd is not None and not sd.finished:
+                sd.touch()
         elif rollout.dep["rolloutState"] == "COMPLETED":
             self._reconcile(backend, svc, rollout)
         self._sync(svc)
 
+    def resumed(self, svc: Any, arn: str) -> None:
+        """ContinueServiceDeployment(CONTINUE) released a PAUSE hook of ``arn``."""
+        for rollout in rollouts(svc).values():
+            if rollout.service_deployment is not None and rollout.service_deployment.arn == arn:
+                self.walker.resumed(rollout)
+
+    def abort(self, svc: Any, rollout: Rollout) -> None:
+        """StopServiceDeployment(ABORT): the deployment stops where it is; its tasks stay."""
+        dep = rollout.dep
+        reason = "Service deployment stopped on request (ABORT)."
+        dep["rolloutState"], dep["rolloutStateReason"], dep["updatedAt"] = "FAILED", reason, utcnow()
+        rollout.done = True
+        add_event(svc, f"(service {svc.name}) (deployment {dep['id']}) deployment stopped.")
+        rollout.service_deployment.finish(svc, "STOPPED", reason)
+
     def on_delete(self, svc: Any) -> None:
-        for rollout in _rollouts(svc).values():
+        for rollout in rollouts(svc).values():
             for task in rollout.active_tasks():
                 task.stop("ServiceSchedulerInitiated", "Service deleted")
             rollout.dep["runningCount"] = rollout.dep["pendingCount"] = 0
@@ -122,8 +153,13 @@ class Simulator:
         *,
         rollback_of: dict[str, Any] | None = None,
         rollback_polls: int = DEFAULT_SCENARIO.polls,
+        service_deployment: sds.ServiceDeployment | None = None,
+        reason: str | None = None,
     ) -> Rollout:
         previous = self._primary(svc)
+        # what serves when it starts: the source revisions of its service deployment
+        serving = [d for d in svc.deployments if d is not previous and d["runningCount"] + d["pendingCount"]]
+        serving = ([previous] if previous is not None else []) + serving
         now = utcnow()
         for dep in svc.deployments:
             if dep.get("status") == "PRIMARY":
@@ -134,16 +170,52 @@ class Simulator:
             scenario = self._pending.pop((svc.cluster_name, svc.name), DEFAULT_SCENARIO)
         dep = new_deployment(svc, td_arn)
         if rollback_of is not None:
-            dep["rolloutStateReason"] = (
+            dep["rolloutStateReason"] = reason or (
                 f"ECS deployment circuit breaker: rolling back to deploymentId {rollback_of['id']}."
             )
         svc.deployments.insert(0, dep)
         svc.task_definition = td_arn
         rollout = Rollout(dep, scenario, self.clock(), previous=previous, rollback=rollback_of is not None)
-        _rollouts(svc)[dep["id"]] = rollout
+        state = rollouts(svc)
+        state[dep["id"]] = rollout
+        if service_deployment is None:  # a deployment of its own: a new revision, a new service deployment
+            rollout.revision_arn = sds.new_revision(backend, svc, dep)
+            sources = [(state[d["id"]].revision_arn, d) for d in serving if d["id"] in state]
+            rollout.service_deployment = sds.open_deployment(svc, dep, rollout.revision_arn, sources)
+            if rollout.service_deployment.strategy in TRAFFIC_STRATEGIES and previous is not None:
+                self.walker.start(backend, svc, rollout)  # (a first deployment has no blue: rolling)
+                return rollout
+        else:  # a rollback runs the source revision inside the service deployment it rolls back
+            rollout.service_deployment = service_deployment
+            rollout.revision_arn = service_deployment.source_arn or ""
+            service_deployment.rollback_dep = dep
         if scenario.kind != "never" and scenario.seconds is None and scenario.polls == 0:
             self._step(backend, svc, rollout, tick=False)  # polls=0: done before anyone looks
         return rollout
+
+    def _carry_out(self, backend: Any, svc: Any, rollout: Rollout) -> None:
+        """A rolling deployment's StopServiceDeployment, asked for since the last poll."""
+        sd = rollout.service_deployment
+        requested, sd.requested = sd.requested, None
+        previous = rollout.previous
+        if requested == "ABORT" or previous is None:
+            self.abort(svc, rollout)
+            return
+        dep = rollout.dep
+        reason = "Service deployment rolled back on request."
+        dep["rolloutState"], dep["rolloutStateReason"], dep["updatedAt"] = "FAILED", reason, utcnow()
+        rollout.done = True
+        sd.start_rollback(reason)
+        add_event(svc, f"(service {svc.name}) rolling back to deployment {previous['id']}.")
+        self._start(
+            backend,
+            svc,
+            previous["taskDefinition"],
+            rollback_of=previous,
+            rollback_polls=rollout.scenario.rollback_polls,
+            service_deployment=sd,
+            reason=f"ECS deployment rolling back to deploymentId {previous['id']}.",
+        )
 
     def _progress(self, rollout: Rollout) -> float:
         sc = rollout.scenario
@@ -208,7 +280,7 @@ class Simulator:
         rollout.dep["pendingCount"] = sum(1 for t in active if t.last_status != "RUNNING")
 
     def _complete(self, svc: Any, rollout: Rollout) -> None:
-        dep, state = rollout.dep, _rollouts(svc)
+        dep, state = rollout.dep, rollouts(svc)
         dep["rolloutState"] = "COMPLETED"
         dep["rolloutStateReason"] = f"ECS deployment {dep['id']} completed."
         old_tasks = [
@@ -225,6 +297,9 @@ class Simulator:
         add_event(svc, f"(service {svc.name}) (deployment {dep['id']}) deployment completed.")
         add_event(svc, f"(service {svc.name}) has reached a steady state.")
         rollout.done = True
+        sd = rollout.service_deployment
+        if sd is not None and not sd.finished:
+            sd.finish(svc, "ROLLBACK_SUCCESSFUL" if rollout.rollback else "SUCCESSFUL")
 
     def _fail_step(self, backend: Any, svc: Any, rollout: Rollout, progress: float) -> None:
         sc, dep = rollout.scenario, rollout.dep
@@ -242,11 +317,17 @@ class Simulator:
         add_event(
             svc, f"(service {svc.name}) (deployment {dep['id']}) deployment failed: tasks failed to start."
         )
-        previous = rollout.previous
-        if previous is not None and (sc.rollback or _circuit_breaker_rollback(svc)):
+        previous, sd = rollout.previous, rollout.service_deployment
+        if sd is not None:
+            sd.breaker_status = "TRIGGERED"
+        if previous is not None and (sc.rollback or circuit_breaker_rollback(svc)):
             add_event(svc, f"(service {svc.name}) rolling back to deployment {previous['id']}.")
+            if sd is not None:
+                sd.start_rollback(CIRCUIT_BREAKER_FAILED)
             self._start(backend, svc, previous["taskDefinition"], rollback_of=previous,
-                        rollback_polls=sc.rollback_polls)  # fmt: skip
+                        rollback_polls=sc.rollback_polls, service_deployment=sd)  # fmt: skip
+        elif sd is not None:
+            sd.finish(svc, "STOPPED", CIRCUIT_BREAKER_FAILED)
 
     def _reconcile(self, backend: Any, svc: Any, rollout: Rollout) -> None:
         """A finished deployment follows later ``desiredCount`` changes in one step."""
@@ -264,9 +345,11 @@ class Simulator:
         primary = self._primary(svc)
         if primary is not None:
             svc.task_definition = primary["taskDefinition"]
+        state = rollouts(svc)
+        sds.sync_service(svc, {dep_id: r.revision_arn for dep_id, r in state.items() if r.revision_arn})
 
 
-def _circuit_breaker_rollback(svc: Any) -> bool:
+def circuit_breaker_rollback(svc: Any) -> bool:
     breaker = (getattr(svc, "deployment_configuration", None) or {}).get("deploymentCircuitBreaker") or {}
     return bool(breaker.get("enable") and breaker.get("rollback"))
 
