@@ -391,7 +391,7 @@ def test_config_must_be_a_mapping_and_types_are_checked(tmp_path: Path) -> None:
         ("cluster: [a]\n", "cluster must be a string"),
         ("ignore:\n  tags: x\n", "ignore.tags must be a list"),
         ("codedeploy: x\n", "codedeploy must be a mapping"),
-        ("plugins:\n  - config: {}\n", "plugins must be a list"),
+        ("plugins:\n  - config: {}\n", r"plugins\[0\]\.name must be a non-empty string"),
     ]:
         conf.write_text(text)
         with pytest.raises(InputError, match=message):
