@@ -470,6 +470,12 @@ CASES = [
         ("ecspresso.yml: invalid YAML value",),
     ),
     Case(
+        "yaml-empty-int",  # PyYAML raises IndexError for this one
+        ["render", "config"],
+        {"ecspresso.yml": "region: ap-northeast-1\nappspec: {a: !!int ''}\n"},
+        ("ecspresso.yml: invalid YAML value: string index out of range",),
+    ),
+    Case(
         "yaml-binary-value",
         ["render", "config"],
         {"ecspresso.yml": "region: ap-northeast-1\nappspec: {a: !!binary aGk=}\n"},

@@ -212,8 +212,9 @@ def parse_yaml(text: str, source: str) -> Any:
         raise InputError(f"YAML syntax error: {limits.one_line(str(exc))}", source=source) from exc
     except RecursionError as exc:
         raise InputError(f"nesting deeper than {limits.MAX_NESTING} levels", source=source) from exc
-    except (ValueError, TypeError, AttributeError, OverflowError) as exc:  # PyYAML's constructors
-        raise InputError(f"invalid YAML value: {limits.one_line(str(exc))}", source=source) from exc
+    except Exception as exc:  # PyYAML's constructors: ValueError, AttributeError, IndexError…
+        detail = limits.one_line(str(exc)) or type(exc).__name__
+        raise InputError(f"invalid YAML value: {detail}", source=source) from exc
     limits.check_document(doc, source, json_types=True)
     return doc
 
