@@ -441,6 +441,18 @@ CASES = [
         (".: is a directory",),
     ),
     Case(
+        "envfile-dev-zero",  # read until memory ran out
+        ["--envfile", "/dev/zero", "render", "config"],
+        {"ecspresso.yml": "region: ap-northeast-1\n"},
+        ("/dev/zero: is not a regular file",),
+    ),
+    Case(
+        "task-definition-larger-than-10-mib",
+        ["render", "taskdef"],
+        project(**{"td.json": TD.replace('"app"', '"' + "a" * (10 * 1024 * 1024) + '"')}),
+        ("td.json: file is larger than 10 MiB",),
+    ),
+    Case(
         "yaml-config-nested-too-deeply",
         ["render", "config"],
         {"ecspresso.yml": "region: ap-northeast-1\nappspec: " + "[" * 5000 + "]" * 5000 + "\n"},
@@ -522,6 +534,17 @@ CASES = [
             }
         ),
         ("td.jsonnet:3: read /dev/zero: not a regular file (refused)",),
+    ),
+    Case(
+        "tfstate-plugin-path-is-a-device",
+        ["render", "taskdef"],
+        project(
+            **{
+                "ecspresso.yml": SERVICE_CONFIG
+                + "plugins:\n  - name: tfstate\n    config: {path: /dev/zero}\n"
+            }
+        ),
+        ("failed to read tfstate from /dev/zero: is not a regular file",),
     ),
     Case(
         "plugin-config-not-a-mapping",

@@ -269,6 +269,19 @@ def test_evaluation_time_is_bounded_and_plugin_time_is_not_counted(monkeypatch: 
     assert json.loads(evaluate_snippet("x.jsonnet", text, natives=natives)) == ["a", "b", "c"]
 
 
+def test_time_limit_adds_up_waits_between_plugin_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecspresso.render import jsonnet, limits
+
+    # each wait for the worker "takes" 0.1 s on this clock: the third wait exhausts 0.25 s
+    ticks = iter(range(1000))
+    monkeypatch.setattr(jsonnet._Worker, "clock", staticmethod(lambda: next(ticks) / 10))
+    monkeypatch.setattr(limits, "JSONNET_TIME_LIMIT", 0.25)
+    natives = {"id": (lambda x: x, ("x",))}
+    assert json.loads(evaluate_snippet("x.jsonnet", "std.native('id')(1)", natives=natives)) == 1
+    with pytest.raises(InputError, match=r"^x\.jsonnet: Jsonnet evaluation took longer than 0\.25s$"):
+        evaluate_snippet("x.jsonnet", "[std.native('id')(i) for i in [1, 2, 3, 4]]", natives=natives)
+
+
 def test_output_size_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     from ecspresso.render import limits
 

@@ -173,6 +173,8 @@ class _Worker:
     """One go-jsonnet evaluation in a child process (see :mod:`ecspresso.render._jsonnet_worker`):
     JSON lines both ways; waiting for it counts against ``limits.JSONNET_TIME_LIMIT``."""
 
+    clock: Callable[[], float] = staticmethod(time.monotonic)
+
     def __init__(self, name: str) -> None:
         self.name = name
         self.budget = limits.JSONNET_TIME_LIMIT
@@ -205,9 +207,9 @@ class _Worker:
         assert self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
         while b"\n" not in self.buffer:
-            started = time.monotonic()
-            ready, _, _ = select.select([fd], [], [], max(self.budget, 0.0))
-            self.budget -= time.monotonic() - started
+            started = self.clock()
+            ready, _, _ = select.select([fd], [], [], self.budget) if self.budget > 0 else ([], [], [])
+            self.budget -= self.clock() - started
             if not ready:
                 raise InputError(
                     f"Jsonnet evaluation took longer than {limits.JSONNET_TIME_LIMIT:g}s", source=self.name
