@@ -310,3 +310,11 @@ def test_text_that_is_not_utf8() -> None:
         evaluate_snippet("x.jsonnet", "std.extVar('X')", ext_str={"X": "caf\udce9"})
     with pytest.raises(InputError, match=r"^x\.jsonnet:2: not valid UTF-8"):
         evaluate_snippet("x.jsonnet", "{\n a: 'caf\udce9' }")
+
+
+def test_std_trace_output_still_reaches_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    assert json.loads(evaluate_snippet("x.jsonnet", "std.trace('hello', 1)")) == 1
+    assert "TRACE: x.jsonnet:1 hello" in capsys.readouterr().err
+    with pytest.raises(InputError, match="the real failure"):
+        evaluate_snippet("x.jsonnet", "if std.trace('before', true) then error 'the real failure' else 1")
+    assert "TRACE: x.jsonnet:1 before" in capsys.readouterr().err

@@ -116,7 +116,9 @@ def _evaluate(
             message = worker.receive()
             if "call" in message:
                 worker.send(_call_native(funcs, message, failures))
-            elif "ok" in message:
+                continue
+            worker.relay_trace()  # an answer: what the worker wrote to stderr is std.trace output
+            if "ok" in message:
                 return str(message["ok"])
             elif "too_large" in message:
                 raise InputError(
@@ -223,6 +225,16 @@ class _Worker:
         del self.buffer[: end + 1]
         message: dict[str, Any] = json.loads(line)
         return message
+
+    def relay_trace(self) -> None:
+        """Pass on what go-jsonnet wrote to the worker's stderr (``std.trace``), as it would have
+        written to ours; bounded, like any output."""
+        self.stderr.seek(0)
+        data = self.stderr.read(limits.MAX_OUTPUT_BYTES + 1)
+        if data:
+            text = data[: limits.MAX_OUTPUT_BYTES].decode("utf-8", "replace")
+            sys.stderr.write(text if len(data) <= limits.MAX_OUTPUT_BYTES else text + "\n[trace truncated]\n")
+            sys.stderr.flush()
 
     def _ended(self) -> EcspressoError:
         """Why the worker ended without an answer, as one line (the Go trace goes to the debug log)."""
