@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from ecspresso.cli import run
+from ecspresso.errors import InputError
 
 UNROUTABLE = "http://127.0.0.1:9"  # any AWS call would fail loudly (and is also trapped in-process)
 ERROR_LINE = re.compile(r"^\S+ \[ERROR\] FAILED\. \S.*$")
@@ -44,7 +45,7 @@ SV = """{
 class Case:
     id: str
     argv: list[str]
-    files: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str | bytes] = field(default_factory=dict)
     expect: tuple[str, ...] = ()  # substrings of the error line (file:LINE: where known)
     code: int = 1
     env: dict[str, str] = field(default_factory=dict)
@@ -403,6 +404,198 @@ CASES = [
         code=2,
     ),
     Case("render-without-target", ["render"], project(), ("TARGET",), code=2),
+    # --- robustness: bytes, nesting, shapes and sizes that once escaped as tracebacks ---------------
+    Case(
+        "config-not-utf8",
+        ["render", "config"],
+        {"ecspresso.yml": b"region: ap-northeast-1\ncluster: caf\xe9\n"},
+        ("ecspresso.yml:2: not valid UTF-8: byte 0xe9 at offset 35",),
+    ),
+    Case(
+        "task-definition-not-utf8",
+        ["render", "taskdef"],
+        project(**{"td.json": TD.encode().replace(b"nginx", b"ngin\xff")}),
+        ("td.json:6: not valid UTF-8: byte 0xff",),
+    ),
+    Case(
+        "jsonnet-definition-not-utf8",
+        ["render", "taskdef"],
+        project(
+            **{
+                "ecspresso.yml": SERVICE_CONFIG.replace("td.json", "td.jsonnet"),
+                "td.jsonnet": b"{\n  family: 'caf\xc3',\n}\n",
+            }
+        ),
+        ("td.jsonnet:2: not valid UTF-8: byte 0xc3",),
+    ),
+    Case(
+        "envfile-not-utf8",
+        ["--envfile", "bad.env", "render", "config"],
+        {"ecspresso.yml": "region: ap-northeast-1\n", "bad.env": b"GOOD_X=1\nNAME=\xfe\n"},
+        ("bad.env:2: not valid UTF-8: byte 0xfe at offset 14",),
+    ),
+    Case(
+        "envfile-is-a-directory",
+        ["--envfile", ".", "render", "config"],
+        {"ecspresso.yml": "region: ap-northeast-1\n"},
+        (".: is a directory",),
+    ),
+    Case(
+        "envfile-dev-zero",  # read until memory ran out
+        ["--envfile", "/dev/zero", "render", "config"],
+        {"ecspresso.yml": "region: ap-northeast-1\n"},
+        ("/dev/zero: is not a regular file",),
+    ),
+    Case(
+        "task-definition-larger-than-10-mib",
+        ["render", "taskdef"],
+        project(**{"td.json": TD.replace('"app"', '"' + "a" * (10 * 1024 * 1024) + '"')}),
+        ("td.json: file is larger than 10 MiB",),
+    ),
+    Case(
+        "yaml-config-nested-too-deeply",
+        ["render", "config"],
+        {"ecspresso.yml": "region: ap-northeast-1\nappspec: " + "[" * 5000 + "]" * 5000 + "\n"},
+        ("ecspresso.yml: nesting deeper than 100 levels",),
+    ),
+    Case(
+        "yaml-config-nested-past-the-limit",
+        ["render", "config"],
+        {"ecspresso.yml": "region: ap-northeast-1\nappspec: {a: " + "[" * 150 + "]" * 150 + "}\n"},
+        ("ecspresso.yml: document nests deeper than 100 levels",),
+    ),
+    Case(
+        "yaml-alias-bomb",
+        ["render", "config"],
+        {
+            "ecspresso.yml": "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(
+                f"{n}: &{n} [{', '.join(['*' + p] * 10)}]\n" for p, n in zip("abcde", "bcdef", strict=True)
+            )
+        },
+        ("ecspresso.yml: document has more than 1,000,000 values",),
+    ),
+    Case(
+        "yaml-value-python-cannot-build",
+        ["render", "config"],
+        {"ecspresso.yml": "region: ap-northeast-1\nappspec: {a: !!int x}\n"},
+        ("ecspresso.yml: invalid YAML value",),
+    ),
+    Case(
+        "yaml-empty-int",  # PyYAML raises IndexError for this one
+        ["render", "config"],
+        {"ecspresso.yml": "region: ap-northeast-1\nappspec: {a: !!int ''}\n"},
+        ("ecspresso.yml: invalid YAML value: string index out of range",),
+    ),
+    Case(
+        "yaml-binary-value",
+        ["render", "config"],
+        {"ecspresso.yml": "region: ap-northeast-1\nappspec: {a: !!binary aGk=}\n"},
+        ("ecspresso.yml: unsupported value bytes",),
+    ),
+    Case(
+        "json-definition-nested-too-deeply",
+        ["render", "taskdef"],
+        project(
+            **{"td.json": TD.replace('"memory": 128', '"memory": 128,\n"x": ' + "[" * 100000 + "]" * 100000)}
+        ),
+        ("td.json:8: nesting deeper than 100 levels",),
+    ),
+    Case(
+        "json-number-too-long",
+        ["render", "taskdef"],
+        project(**{"td.json": TD.replace("128", "1" * 5000)}),
+        ("td.json: invalid JSON: Exceeds the limit",),
+    ),
+    Case(
+        "json-nan",
+        ["render", "taskdef"],
+        project(**{"td.json": TD.replace("128", "NaN")}),
+        ("td.json: invalid JSON: NaN is not valid JSON",),
+    ),
+    Case(
+        "jsonnet-nested-too-deeply",
+        ["render", "taskdef"],
+        project(
+            **{
+                "ecspresso.yml": SERVICE_CONFIG.replace("td.json", "td.jsonnet"),
+                "td.jsonnet": "{\n  family: 'app',\n  x: " + "[" * 100000 + "]" * 100000 + ",\n}\n",
+            }
+        ),
+        ("td.jsonnet:3: nesting deeper than 100 levels",),
+    ),
+    Case(
+        "jsonnet-importstr-dev-zero",
+        ["render", "taskdef"],
+        project(
+            **{
+                "ecspresso.yml": SERVICE_CONFIG.replace("td.json", "td.jsonnet"),
+                "td.jsonnet": "{\n  family: 'app',\n  x: importstr '/dev/zero',\n}\n",
+            }
+        ),
+        ("td.jsonnet:3: read /dev/zero: not a regular file (refused)",),
+    ),
+    Case(
+        "tfstate-plugin-path-is-a-device",
+        ["render", "taskdef"],
+        project(
+            **{
+                "ecspresso.yml": SERVICE_CONFIG
+                + "plugins:\n  - name: tfstate\n    config: {path: /dev/zero}\n"
+            }
+        ),
+        ("failed to read tfstate from /dev/zero: is not a regular file",),
+    ),
+    Case(
+        "plugin-config-not-a-mapping",
+        ["render", "taskdef"],
+        project(
+            **{"ecspresso.yml": SERVICE_CONFIG + "plugins:\n  - name: tfstate\n    config: [a.tfstate]\n"}
+        ),
+        ("ecspresso.yml: plugins[0].config (tfstate) must be a mapping, got a list",),
+    ),
+    Case(
+        "plugin-name-not-a-string",
+        ["render", "taskdef"],
+        project(**{"ecspresso.yml": SERVICE_CONFIG + "plugins:\n  - name: [tfstate]\n"}),
+        ("ecspresso.yml: plugins[0].name must be a non-empty string",),
+    ),
+    Case(
+        "plugin-func-prefix-not-a-string",
+        ["render", "taskdef"],
+        project(**{"ecspresso.yml": SERVICE_CONFIG + "plugins:\n  - name: ssm\n    func_prefix: {a: 1}\n"}),
+        ("ecspresso.yml: plugins[0].func_prefix (ssm) must be a string, got a mapping",),
+    ),
+    Case(
+        "appspec-not-a-mapping",
+        ["render", "config"],
+        {"ecspresso.yml": "region: ap-northeast-1\nappspec: 3\n"},
+        ("ecspresso.yml: appspec must be a mapping, got a number",),
+    ),
+    Case(
+        "required-version-huge-number",
+        ["render", "config"],
+        {"ecspresso.yml": "required_version: '>= 1." + "9" * 5000 + "'\n"},
+        ("ecspresso.yml: invalid required_version constraint",),
+    ),
+    Case(
+        "timeout-out-of-range",
+        ["render", "config"],
+        {"ecspresso.yml": "timeout: 9999999999999h\n"},
+        ("ecspresso.yml: invalid timeout '9999999999999h': out of range",),
+    ),
+    Case(
+        "template-range-over-huge-integer",
+        ["render", "taskdef"],
+        project(**{"td.json": TD.replace('"nginx:latest"', '"{{ range 1000000000000 }}{{ end }}"')}),
+        ("td.json:6: template execution takes more than 1,000,000 steps",),
+    ),
+    Case(
+        "multi-line-message-from-input",
+        ["render", "taskdef"],
+        project(**{"td.json": TD.replace('"nginx:latest"', '"{{ must_env `A\nB` }}"')}),
+        ("td.json:6: environment variable A B is not defined",),
+    ),
 ]
 
 # run as real processes: exit codes and stderr end to end (the rest run in-process, faster)
@@ -412,6 +605,8 @@ SUBPROCESS = {
     "missing-config-file",
     "unknown-command",
     "timeout-flag-invalid",
+    "jsonnet-importstr-dev-zero",
+    "template-range-over-huge-integer",
 }
 
 
@@ -438,7 +633,10 @@ def no_aws(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def _prepare(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, text in case.files.items():
-        (tmp_path / name).write_text(text)
+        if isinstance(text, bytes):
+            (tmp_path / name).write_bytes(text)
+        else:
+            (tmp_path / name).write_text(text)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AWS_ENDPOINT_URL", UNROUTABLE)
     monkeypatch.setenv("ECSPRESSO_MAX_ATTEMPTS", "1")
@@ -518,3 +716,27 @@ def test_json_log_format_error_is_one_json_line(
     record = json.loads(line)
     assert record["level"] == "ERROR"
     assert record["msg"].startswith("FAILED. sv.json:3: desiredCount")
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (
+            InputError("first\nsecond\r\n\tthird", source="x.json", line=3),
+            "FAILED. x.json:3: first second third",
+        ),
+        (ValueError("bug\nin two lines"), "FAILED. internal error: ValueError: bug in two lines (run with"),
+    ],
+)
+def test_the_failed_line_is_one_line_whatever_the_error_says(
+    error: Exception, expected: str, capsys: pytest.CaptureFixture[str], no_aws: list[str]
+) -> None:
+    # the last safety net: a message built elsewhere with a line break still prints as one line
+    def app_factory(*_args: Any, **_kwargs: Any) -> Any:
+        raise error
+
+    code, _ = run(["render", "config"], app_factory=app_factory)
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    (line,) = err.splitlines()
+    assert ERROR_LINE.match(line) and expected in line

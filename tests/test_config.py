@@ -391,8 +391,28 @@ def test_config_must_be_a_mapping_and_types_are_checked(tmp_path: Path) -> None:
         ("cluster: [a]\n", "cluster must be a string"),
         ("ignore:\n  tags: x\n", "ignore.tags must be a list"),
         ("codedeploy: x\n", "codedeploy must be a mapping"),
-        ("plugins:\n  - config: {}\n", "plugins must be a list"),
+        ("plugins:\n  - config: {}\n", r"plugins\[0\]\.name must be a non-empty string"),
     ]:
         conf.write_text(text)
         with pytest.raises(InputError, match=message):
             load_config(conf)
+
+
+def test_yaml_values_are_json_values(tmp_path: Path) -> None:
+    # a date-like scalar stays the string it is in JSON (and in ecspresso's Go structs)
+    conf = tmp_path / "ecspresso.yml"
+    conf.write_text("region: ap-northeast-1\ncluster: 2024-01-02\nappspec: {version: 2001-02-30}\n")
+    cfg = load_config(conf)
+    assert cfg.cluster == "2024-01-02"
+    assert cfg.appspec == {"version": "2001-02-30"}
+    json.dumps(cfg.as_dict())
+
+
+def test_envfile_lines_end_at_newlines_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # go-envparse splits on \n: a value may hold U+2028 or U+0085, which str.splitlines breaks at
+    env = tmp_path / "x.env"
+    env.write_text("SEP_X=a\u2028b\nSEP_Y=c\x85d\r\n")
+    monkeypatch.delenv("SEP_X", raising=False)
+    monkeypatch.delenv("SEP_Y", raising=False)
+    load_envfiles([str(env)])
+    assert (os.environ["SEP_X"], os.environ["SEP_Y"]) == ("a\u2028b", "c\x85d")

@@ -165,3 +165,156 @@ def test_parse_ext_vars_rejects_malformed(bad: str) -> None:
         parse_ext_vars([bad], flag="--ext-code")
     assert "--ext-code" in str(info.value)
     assert bad.split(";")[-1] in str(info.value)
+
+
+# --- bounds: go-jsonnet runs in a worker process with limits; nothing it does ends this process ----
+
+
+def test_nesting_deeper_than_the_limit_is_refused_before_go_jsonnet_parses_it() -> None:
+    from ecspresso.render import limits
+
+    ok = "[" * limits.MAX_NESTING + "]" * limits.MAX_NESTING
+    assert json.loads(evaluate_snippet("x.jsonnet", ok)) is not None
+    deep = "{\n  a: 1,\n  b: " + "[" * 100_000 + "]" * 100_000 + ",\n}\n"
+    with pytest.raises(InputError) as info:
+        evaluate_snippet("x.jsonnet", deep)
+    assert str(info.value) == "x.jsonnet:3: nesting deeper than 100 levels"
+    # brackets inside strings, text blocks and comments do not count
+    quoted = "// " + "[" * 300 + "\n{ a: '" + "[" * 300 + "', b: |||\n  " + "{" * 300 + "\n|||, c: 1 }"
+    assert json.loads(evaluate_snippet("x.jsonnet", quoted))["c"] == 1
+
+
+def test_go_stack_overflow_in_an_imported_file_is_one_error_not_an_abort(tmp_path: Path) -> None:
+    # the import is not pre-scanned: go-jsonnet's parser overflows its goroutine stack in the worker
+    (tmp_path / "deep.libsonnet").write_text("[" * 100_000 + "]" * 100_000)
+    main = tmp_path / "main.jsonnet"
+    main.write_text("{ a: import 'deep.libsonnet' }\n")
+    with pytest.raises(InputError) as info:
+        evaluate_file(main)
+    assert (
+        str(info.value) == f"{main}: Jsonnet evaluation overflowed its stack (nesting or recursion too deep)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{\n  a: importstr '/dev/zero',\n}", "x.jsonnet:2: read /dev/zero: not a regular file (refused)"),
+        (
+            "{\n  a: importbin '/dev/urandom',\n}",
+            "x.jsonnet:2: read /dev/urandom: not a regular file (refused)",
+        ),
+        ("{\n  a: import '/dev/zero',\n}", "x.jsonnet:2: read /dev/zero: not a regular file (refused)"),
+        ("{\n\n  a: import '/',\n}", "x.jsonnet:3: read /: is a directory"),
+        (
+            "{\n  a: importstr 'no-such-file-" + "x" * 40 + "',\n}",  # messages of any length come out intact
+            "x.jsonnet:2: couldn't open import \"no-such-file-"
+            + "x" * 40
+            + '": no match locally or in the Jsonnet library paths',
+        ),
+    ],
+)
+def test_imports_of_devices_directories_and_missing_files_are_refused(text: str, message: str) -> None:
+    with pytest.raises(InputError) as info:
+        evaluate_snippet("x.jsonnet", text)
+    assert str(info.value) == message
+
+
+def test_imports_from_a_fifo_and_oversized_files_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from ecspresso.render import limits
+
+    os.mkfifo(tmp_path / "fifo")  # opening it would block forever
+    (tmp_path / "big.txt").write_text("x" * 2000)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match=r"^x\.jsonnet:1: read fifo: not a regular file \(refused\)$"):
+        evaluate_snippet("x.jsonnet", "importstr 'fifo'")
+    monkeypatch.setattr(limits, "MAX_INPUT_BYTES", 1000)
+    with pytest.raises(
+        InputError, match=r"^x\.jsonnet:1: read big\.txt: larger than 1000 bytes \(refused\)$"
+    ):
+        evaluate_snippet("x.jsonnet", "importstr 'big.txt'")
+    with pytest.raises(InputError, match=r"^x\.jsonnet: file is larger than "):
+        (tmp_path / "x.jsonnet").write_text("'" + "x" * 2000 + "'")
+        evaluate_file("x.jsonnet")
+
+
+def test_memory_bomb_is_one_error_not_an_abort() -> None:
+    with pytest.raises(InputError) as info:
+        evaluate_snippet("x.jsonnet", "std.length(std.range(1, 1e9))")
+    assert str(info.value) == "x.jsonnet: Jsonnet evaluation needs more than 1024 MiB of memory"
+
+
+def test_evaluation_time_is_bounded_and_plugin_time_is_not_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from ecspresso.render import limits
+
+    monkeypatch.setattr(limits, "JSONNET_TIME_LIMIT", 0.5)
+    bomb = "local s(n) = if n == 0 then 'x' else s(n - 1) + s(n - 1); std.length(s(60))"
+    started = time.monotonic()
+    with pytest.raises(InputError, match=r"^x\.jsonnet: Jsonnet evaluation took longer than 0\.5s$"):
+        evaluate_snippet("x.jsonnet", bomb)
+    assert time.monotonic() - started < 10
+
+    def slow_lookup(name: str) -> str:  # a plugin call (an AWS look-up) is not evaluation time
+        time.sleep(0.3)
+        return name
+
+    natives = {"slow": (slow_lookup, ("name",))}
+    text = "[std.native('slow')('a'), std.native('slow')('b'), std.native('slow')('c')]"
+    assert json.loads(evaluate_snippet("x.jsonnet", text, natives=natives)) == ["a", "b", "c"]
+
+
+def test_time_limit_adds_up_waits_between_plugin_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecspresso.render import jsonnet, limits
+
+    # each wait for the worker "takes" 0.1 s on this clock: the third wait exhausts 0.25 s
+    ticks = iter(range(1000))
+    monkeypatch.setattr(jsonnet._Worker, "clock", staticmethod(lambda: next(ticks) / 10))
+    monkeypatch.setattr(limits, "JSONNET_TIME_LIMIT", 0.25)
+    natives = {"id": (lambda x: x, ("x",))}
+    assert json.loads(evaluate_snippet("x.jsonnet", "std.native('id')(1)", natives=natives)) == 1
+    with pytest.raises(InputError, match=r"^x\.jsonnet: Jsonnet evaluation took longer than 0\.25s$"):
+        evaluate_snippet("x.jsonnet", "[std.native('id')(i) for i in [1, 2, 3, 4]]", natives=natives)
+
+
+def test_output_size_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecspresso.render import limits
+
+    monkeypatch.setattr(limits, "MAX_OUTPUT_BYTES", 1000)
+    assert evaluate_snippet("x.jsonnet", "std.repeat('x', 900)")
+    with pytest.raises(InputError, match=r"^x\.jsonnet: Jsonnet output is larger than "):
+        evaluate_snippet("x.jsonnet", "std.repeat('x', 1100)")
+
+
+def test_errors_are_one_line_and_bounded() -> None:
+    with pytest.raises(InputError) as info:
+        evaluate_snippet("x.jsonnet", "error std.repeat('line\\n', 10000)")
+    message = str(info.value)
+    assert message.startswith("x.jsonnet:1: line line line")
+    assert len(message.splitlines()) == 1 and len(message) < 600
+
+
+def test_native_returning_what_json_cannot_hold() -> None:
+    natives = {"weird": (lambda: {1, 2}, ())}
+    with pytest.raises(InputError, match=r"^x\.jsonnet:1: Object of type set is not JSON serializable$"):
+        evaluate_snippet("x.jsonnet", "std.native('weird')()", natives=natives)
+
+
+def test_text_that_is_not_utf8() -> None:
+    with pytest.raises(InputError, match=r"^--ext-str X: not valid UTF-8"):
+        evaluate_snippet("x.jsonnet", "std.extVar('X')", ext_str={"X": "caf\udce9"})
+    with pytest.raises(InputError, match=r"^x\.jsonnet:2: not valid UTF-8"):
+        evaluate_snippet("x.jsonnet", "{\n a: 'caf\udce9' }")
+
+
+def test_std_trace_output_still_reaches_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    assert json.loads(evaluate_snippet("x.jsonnet", "std.trace('hello', 1)")) == 1
+    assert "TRACE: x.jsonnet:1 hello" in capsys.readouterr().err
+    with pytest.raises(InputError, match="the real failure"):
+        evaluate_snippet("x.jsonnet", "if std.trace('before', true) then error 'the real failure' else 1")
+    assert "TRACE: x.jsonnet:1 before" in capsys.readouterr().err

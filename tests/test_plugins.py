@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from ecspresso.errors import AwsError, InputError
+from ecspresso.errors import AwsError, InputError, TemplateError
 from ecspresso.log import redact
 from ecspresso.plugins import FunctionSet, PluginContext, PluginSpec, load_plugins
 from ecspresso.plugins.cloudformation import CfnLookup
 from ecspresso.render.jsonnet import default_natives, evaluate_file, evaluate_snippet
+from ecspresso.render.template import default_funcs, render
 
 COMPAT = Path(__file__).parent / "compat"
 
@@ -30,8 +31,9 @@ def load(sandbox: Any, *specs: PluginSpec, base_dir: Path = COMPAT) -> tuple[Fun
 
 def test_default_plugins_are_always_loaded_and_lazy(sandbox: Any) -> None:
     fs, aws = load(sandbox)
-    assert sorted(fs.template_funcs) == ["secretsmanager_arn", "ssm"]
-    assert sorted(fs.jsonnet_natives) == ["secretsmanager_arn", "ssm", "ssm_list"]
+    assert sorted(fs.template_funcs) == ["secretsmanager_arn", "secretsmanager_arnf", "ssm"]
+    assert sorted(fs.jsonnet_natives) == ["secretsmanager_arn", "secretsmanager_arnf", "ssm", "ssm_list"]
+    assert fs.jsonnet_natives["secretsmanager_arnf"][1] == ("format", "args")
     assert fs.jsonnet_natives["ssm_list"][1] == ("name", "index")
     assert aws.calls == [] and aws._clients == {}
 
@@ -65,10 +67,19 @@ def test_listed_default_plugin_without_prefix_is_skipped_and_with_prefix_added(s
     fs, _ = load(
         sandbox, PluginSpec("ssm"), PluginSpec("secretsmanager", {}, "sm_"), PluginSpec("SSM", {}, "x_")
     )
-    assert sorted(fs.template_funcs) == ["secretsmanager_arn", "sm_secretsmanager_arn", "ssm", "x_ssm"]
+    assert sorted(fs.template_funcs) == [
+        "secretsmanager_arn",
+        "secretsmanager_arnf",
+        "sm_secretsmanager_arn",
+        "sm_secretsmanager_arnf",
+        "ssm",
+        "x_ssm",
+    ]
     assert sorted(fs.jsonnet_natives) == [
         "secretsmanager_arn",
+        "secretsmanager_arnf",
         "sm_secretsmanager_arn",
+        "sm_secretsmanager_arnf",
         "ssm",
         "ssm_list",
         "x_ssm",
@@ -192,6 +203,30 @@ def test_secretsmanager_arn(sandbox: Any) -> None:
         fs.template_funcs["secretsmanager_arn"]("app/nope")
 
 
+def test_secretsmanager_arnf_formats_the_id(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    sm = sandbox.client("secretsmanager")
+    arn = sm.create_secret(Name="prod/app/db", SecretString="x")["ARN"]
+    arn2 = sm.create_secret(Name="app-2", SecretString="x")["ARN"]
+    monkeypatch.setenv("STAGE", "prod")
+    fs, aws = load(sandbox, PluginSpec("secretsmanager", {}, "sm_"))
+    funcs = {**default_funcs(), **fs.template_funcs}
+    text = '{{ secretsmanager_arnf "%s/%s/db" (must_env "STAGE") "app" }}|{{ sm_secretsmanager_arnf "app-%d" 2 }}'
+    assert render(text, funcs, source="td.json") == f"{arn}|{arn2}"
+    jsonnet = (
+        "local arnf = std.native('secretsmanager_arnf');"
+        "[arnf('%s/app/db', std.native('env')('STAGE', '')), arnf('app-%v', 2), std.native('sm_secretsmanager_arn')('app-2')]"
+    )
+    natives = {**default_natives(), **fs.jsonnet_natives}
+    assert json.loads(evaluate_snippet("x.jsonnet", jsonnet, natives=natives)) == [arn, arn2, arn2]
+    # one DescribeSecret per id and plugin (the prefixed one is a plugin of its own, as in ecspresso)
+    assert aws.calls.count("DescribeSecret") == 3
+    # Jsonnet numbers are float64, as in Go: %d does not format them
+    with pytest.raises(InputError, match=r"failed to describe secret app-%!d\(float64=2\)"):
+        evaluate_snippet("x.jsonnet", "std.native('secretsmanager_arnf')('app-%d', 2)", natives=natives)
+    with pytest.raises(TemplateError, match="secretsmanager_arnf: format must be a string"):
+        render("{{ secretsmanager_arnf 1 }}", funcs, source="td.json")
+
+
 # --- cloudformation --------------------------------------------------------------------------------
 
 STACK = {
@@ -302,10 +337,48 @@ def test_external_failure_reports_last_stderr_line(sandbox: Any, script: list[st
         fs.template_funcs["f"]()
 
 
-def test_external_timeout(sandbox: Any, script: list[str]) -> None:
-    fs = external(sandbox, name="slow", command=[*script, "sleep"], timeout=1)
-    with pytest.raises(InputError, match="external plugin slow: command timed out after 1s"):
+def test_external_timeout_is_a_go_duration(sandbox: Any, script: list[str]) -> None:
+    fs = external(sandbox, name="slow", command=[*script, "sleep"], timeout="500ms")
+    with pytest.raises(InputError, match="external plugin slow: command timed out after 500ms"):
         fs.template_funcs["slow"]()
+
+
+@pytest.mark.parametrize(
+    ("timeout", "seconds"),
+    [
+        ("1s", 1.0),
+        ("1m30s", 90.0),
+        ("1.5h", 5400.0),
+        ("+2s", 2.0),
+        ("-1s", 0.0),
+        ("0", 0.0),
+        (None, 0.0),
+        (0, 0.0),
+        (1_500_000_000, 1.5),
+    ],
+)
+def test_external_timeout_values(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch, timeout: Any, seconds: float
+) -> None:
+    from ecspresso.plugins import external as ext
+
+    seen: list[float] = []
+    monkeypatch.setattr(ext.ExternalCommand, "run", lambda self, args: seen.append(self.timeout))
+    fs = external(sandbox, name="f", command=["true"], timeout=timeout)
+    fs.template_funcs["f"]()
+    assert seen == [seconds]
+
+
+def test_external_timeout_as_a_bare_number_is_nanoseconds_and_warns(
+    sandbox: Any, script: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fs = external(sandbox, name="quick", command=[*script, "sleep"], timeout=5)
+    assert (
+        'external plugin quick: timeout 5 is 5ns (a number is nanoseconds, as in ecspresso); write "5s"'
+        in (capsys.readouterr().err)
+    )
+    with pytest.raises(InputError, match="external plugin quick: command timed out after 5ns"):
+        fs.template_funcs["quick"]()
 
 
 def test_external_bad_json_and_missing_command(sandbox: Any, script: list[str]) -> None:
@@ -326,7 +399,9 @@ def test_external_bad_json_and_missing_command(sandbox: Any, script: list[str]) 
         ({"name": "x"}, "command is required"),
         ({"name": "x", "command": "true"}, "command is required"),
         ({"name": "x", "command": ["true"], "parser": "yaml"}, "unsupported parser: yaml"),
-        ({"name": "x", "command": ["true"], "timeout": "5s"}, "timeout must be a number"),
+        ({"name": "x", "command": ["true"], "timeout": "5 seconds"}, "x: invalid timeout '5 seconds'"),
+        ({"name": "x", "command": ["true"], "timeout": True}, "x: invalid timeout True"),
+        ({"name": "x", "command": ["true"], "timeout": [1]}, "x: invalid timeout"),
         ({"name": "x", "command": ["true"], "num_args": -1}, "num_args must be a non-negative integer"),
     ],
 )

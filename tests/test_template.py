@@ -153,6 +153,15 @@ RENDER_CASES = [
     ('{{ printf "%s %s" "only" }}', "only %!s(MISSING)"),
     ('{{ printf "%s" "a" "extra" }}', "a%!(EXTRA string=extra)"),
     ('{{ printf "%q" "tab\\there" }}', '"tab\\there"'),
+    # widths and precisions: fmt refuses numbers past a million (so one verb cannot make gigabytes)
+    ('{{ printf "%999999999d" 1 }}', "%!(NOVERB)%!(EXTRA int=1)"),
+    ('{{ printf "%.999999999f|%s" 1.5 "x" }}', "%!(NOVERB)%!(EXTRA float64=1.5, string=x)"),
+    ('{{ printf "%*d|" 1000001 7 }}', "%!(BADWIDTH)7|"),
+    ('{{ printf "%*d|" "x" 7 }}', "%!(BADWIDTH)7|"),
+    ('{{ printf "%-*d|" -3 7 }}', "7  |"),
+    ('{{ printf "%.*d|%.*f" -1 7 2 3.14159 }}', "%!(BADPREC)7|3.14"),
+    ('{{ printf "%5." 7 }}', "%!.(int=7)"),
+    ('{{ len (printf "%1000000d" 7) }}', "1000000"),
     # value printing like fmt %v
     ('{{ list "a" 1 true 1.5 }}', "[a 1 true 1.5]"),
     ('{{ dict "z" 1 "a" (list 2) }}', "map[a:[2] z:1]"),
@@ -386,3 +395,61 @@ def test_many_actions_render_quickly() -> None:
     out = render(text, default_funcs(), source="t")
     assert out.count("repo:v1.2.3") == 200
     assert time.perf_counter() - start < 0.4  # 400 actions; a few ms each would still pass
+
+
+# -------------------------------------------------------------------------------------- bounds
+
+
+def test_range_over_a_huge_integer_stops_at_the_step_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecspresso.render import limits
+
+    assert _render("{{ range 3 }}x{{ end }}") == "xxx"
+    monkeypatch.setattr(limits, "MAX_TEMPLATE_STEPS", 10_000)
+    text = '{\n  "a": "{{ range 1000000000000 }}{{ end }}"\n}'
+    with pytest.raises(TemplateError) as info:
+        render(text, _funcs(), source="t.json")
+    assert str(info.value) == "t.json:2: template execution takes more than 10,000 steps"
+
+
+def test_output_and_function_results_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecspresso.render import limits
+
+    monkeypatch.setattr(limits, "MAX_OUTPUT_BYTES", 10_000)
+    monkeypatch.setattr(limits, "MAX_TEMPLATE_BYTES", 50_000)
+    assert len(_render('{{ printf "%9000d" 1 }}')) == 9000
+    with pytest.raises(TemplateError, match=r"^t\.tmpl:1: template output is larger than "):
+        _render("{{ range 2000 }}xxxxxxxxxx{{ end }}")
+    with pytest.raises(TemplateError, match=r"^t\.tmpl:1: printf returned more than "):
+        _render('{{ $x := printf "%20000d" 1 }}')
+    # a doubling string that is never printed still stops
+    doubling = '{{ $x := "xxxxxxxxxx" }}{{ range 100 }}{{ $x = printf "%s%s" $x $x }}{{ end }}'
+    with pytest.raises(TemplateError, match=r"^t\.tmpl:1: printf returned more than "):
+        _render(doubling)
+    # many moderate strings add up
+    many = '{{ range 100 }}{{ $x := printf "%9000d" 1 }}{{ end }}'
+    with pytest.raises(TemplateError, match=r"^t\.tmpl:1: template functions returned more than .* in all"):
+        _render(many)
+
+
+def test_nesting_is_bounded_for_control_structures_and_parentheses() -> None:
+    ok = "{{ if true }}" * 100 + "x" + "{{ end }}" * 100
+    assert _render(ok) == "x"
+    with pytest.raises(TemplateError) as info:
+        _render("a\n" + "{{ if true }}" * 101 + "x" + "{{ end }}" * 101)
+    assert str(info.value) == "t.tmpl:2: nesting deeper than 100 levels"
+    # parentheses inside control structures count against the same depth (Go's message for them)
+    with pytest.raises(TemplateError, match=r"^t\.tmpl:1: max expression depth exceeded$"):
+        _render("{{ if true }}" * 60 + "{{" + "(" * 60 + "1" + ")" * 60 + "}}" + "{{ end }}" * 60)
+    with pytest.raises(TemplateError, match=r"^t\.tmpl:1: nesting deeper than 100 levels$"):
+        _render("{{ if false }}" + "{{ else if false }}" * 200 + "{{ end }}")
+    with pytest.raises(TemplateError, match=r"^t\.tmpl:1: nesting deeper than 100 levels$"):
+        _render("{{ if true }}" * 5000 + "{{ end }}" * 5000)
+
+
+def test_error_messages_are_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(TemplateError) as info:
+        _render("{{ must_env `A\nB` }}")
+    assert str(info.value) == "t.tmpl:1: environment variable A B is not defined"
+    with pytest.raises(TemplateError) as info:
+        _render("{{ " + "9" * 5000 + " }}")
+    assert len(str(info.value).splitlines()) == 1 and len(str(info.value)) < 600

@@ -22,6 +22,7 @@ from ecspresso.app import App, GlobalOptions
 from ecspresso.config import ECSPRESSO_COMPAT_VERSION
 from ecspresso.errors import EcspressoError, Interrupted, UsageError
 from ecspresso.options import Command
+from ecspresso.render.limits import one_line
 from ecspresso.report import Reporter, Result
 
 PROG = "ecspresso"
@@ -186,7 +187,7 @@ def run(
     except EcspressoError as exc:
         if reporter is not None:
             reporter.failure(exc, exc.result if isinstance(exc.result, Result) else None)
-        log.get_logger().error(f"FAILED. {exc}")
+        log.get_logger().error(f"FAILED. {one_line(str(exc), limit=4000)}")  # one line, whatever the text
         if gopts is not None and gopts.debug:
             sys.stderr.write(log.redact_traceback(exc))  # secrets in messages and causes too
         return exc.exit_code, exc.result if isinstance(exc.result, Result) else None
@@ -199,9 +200,8 @@ def run(
         if gopts is not None and gopts.debug:
             sys.stderr.write(log.redact_traceback(exc))
             return 1, None
-        log.get_logger().error(
-            f"FAILED. internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)"
-        )
+        detail = one_line(f"{type(exc).__name__}: {exc}", limit=4000)
+        log.get_logger().error(f"FAILED. internal error: {detail} (run with --debug for a traceback)")
         return 1, None
 
 

@@ -8,6 +8,7 @@ definition files only (they are not available inside the config itself, as in ec
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from typing import Any
 
 from ecspresso.errors import InputError, UsageError
 from ecspresso.log import get_logger
+from ecspresso.render import limits
 
 DEFAULT_CONFIG = "ecspresso.yml"
 AUTO_DETECT = ("ecspresso.yml", "ecspresso.yaml", "ecspresso.json", "ecspresso.jsonnet")
@@ -140,20 +142,10 @@ def _read_document(path: Path, shown: str, ext_str: Mapping[str, str], ext_code:
 
     suffix = path.suffix.lower()
     if suffix in (".yml", ".yaml"):
-        import yaml
-
-        text = path.read_text(encoding="utf-8")
+        text = limits.read_text(path, shown)
         if template.has_actions(text):
             text = template.render(text, template.default_funcs(), source=shown)
-        try:
-            return yaml.safe_load(text) or {}
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            problem = exc.problem or exc.context or "invalid YAML"
-            raise InputError(f"YAML syntax error: {problem}", source=shown,
-                             line=mark.line + 1 if mark else None) from exc  # fmt: skip
-        except yaml.YAMLError as exc:
-            raise InputError(f"YAML syntax error: {exc}", source=shown) from exc
+        return parse_yaml(text, shown)
     if suffix in (".json", ".jsonnet"):
         from ecspresso.render import jsonnet
 
@@ -170,12 +162,61 @@ def _read_document(path: Path, shown: str, ext_str: Mapping[str, str], ext_code:
     )
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def parse_json(text: str, source: str) -> Any:
+    """JSON text -> value, as Go's encoding/json reads it (no NaN/Infinity), nesting bounded."""
+    limits.check_text_nesting(text, source)
     try:
-        return json.loads(text)
+        doc = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         msg = f"invalid JSON: {exc.msg} (column {exc.colno})"
         raise InputError(msg, source=source, line=exc.lineno) from exc
+    except RecursionError as exc:
+        raise InputError(f"nesting deeper than {limits.MAX_NESTING} levels", source=source) from exc
+    except ValueError as exc:  # a number of more than 4300 digits, NaN
+        raise InputError(f"invalid JSON: {limits.one_line(str(exc))}", source=source) from exc
+    limits.check_document(doc, source)
+    return doc
+
+
+@functools.cache
+def _yaml_loader() -> Any:
+    """SafeLoader without timestamps: ``2024-01-02`` stays a string, as the JSON it stands for."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """YAML text -> JSON-like value (mappings, lists, strings, numbers, booleans, null)."""
+    import yaml
+
+    try:
+        doc = yaml.load(text, Loader=_yaml_loader()) or {}  # a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = limits.one_line(exc.problem or exc.context or "invalid YAML")
+        raise InputError(f"YAML syntax error: {problem}", source=source,
+                         line=mark.line + 1 if mark else None) from exc  # fmt: skip
+    except yaml.YAMLError as exc:
+        raise InputError(f"YAML syntax error: {limits.one_line(str(exc))}", source=source) from exc
+    except RecursionError as exc:
+        raise InputError(f"nesting deeper than {limits.MAX_NESTING} levels", source=source) from exc
+    except Exception as exc:  # PyYAML's constructors: ValueError, AttributeError, IndexError…
+        detail = limits.one_line(str(exc)) or type(exc).__name__
+        raise InputError(f"invalid YAML value: {detail}", source=source) from exc
+    limits.check_document(doc, source, json_types=True)
+    return doc
 
 
 def _build_config(path: Path, shown: str, doc: dict[str, Any], timeout_override: str | None) -> Config:
@@ -205,16 +246,17 @@ def _build_config(path: Path, shown: str, doc: dict[str, Any], timeout_override:
         timeout = parse_duration(doc["timeout"], source=shown)
     else:
         timeout = DEFAULT_TIMEOUT
-    plugins = doc.get("plugins") or []
-    if not isinstance(plugins, list) or not all(isinstance(p, dict) and p.get("name") for p in plugins):
-        raise InputError("plugins must be a list of {name, config, func_prefix}", source=shown)
+    plugins = _plugins(doc.get("plugins"), shown)
     ignore = doc.get("ignore") or {}
     ignore_tags = ignore.get("tags") or [] if isinstance(ignore, dict) else None
-    if not isinstance(ignore_tags, list):
+    if not isinstance(ignore_tags, list) or not all(isinstance(t, str | int | float) for t in ignore_tags):
         raise InputError("ignore.tags must be a list of tag keys", source=shown)
     codedeploy = doc.get("codedeploy") or {}
-    if not isinstance(codedeploy, dict):
-        raise InputError("codedeploy must be a mapping", source=shown)
+    if not isinstance(codedeploy, dict) or not all(isinstance(v, str) for v in codedeploy.values()):
+        raise InputError("codedeploy must be a mapping of names to strings", source=shown)
+    appspec = doc.get("appspec")
+    if appspec is not None and not isinstance(appspec, dict):
+        raise InputError(f"appspec must be a mapping, got {_kind(appspec)}", source=shown)
     if doc.get("filter_command"):
         get_logger().warning("filter_command in the config is deprecated; use --filter-command")
     return Config(
@@ -226,7 +268,7 @@ def _build_config(path: Path, shown: str, doc: dict[str, Any], timeout_override:
         task_definition=rel("task_definition"),
         timeout=timeout,
         plugins=plugins,
-        appspec=doc.get("appspec"),
+        appspec=appspec,
         codedeploy={str(k): str(v) for k, v in codedeploy.items()},
         ignore_tags=[str(t) for t in ignore_tags],
         required_version=str(required) if required else None,
@@ -235,7 +277,36 @@ def _build_config(path: Path, shown: str, doc: dict[str, Any], timeout_override:
     )
 
 
+def _kind(value: Any) -> str:
+    """A YAML/JSON type name for messages."""
+    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number" if isinstance(value, int | float) else type(value).__name__)
+
+
+def _plugins(value: Any, shown: str) -> list[dict[str, Any]]:
+    """``plugins``: a list of ``{name, config, func_prefix}``; a wrong shape names the entry and key."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(
+            f"plugins must be a list of {{name, config, func_prefix}}, got {_kind(value)}", source=shown
+        )
+    for i, plugin in enumerate(value):
+        if not isinstance(plugin, dict):
+            raise InputError(f"plugins[{i}] must be a mapping with name, config, func_prefix", source=shown)
+        if not isinstance(plugin.get("name"), str) or not plugin["name"]:
+            raise InputError(f"plugins[{i}].name must be a non-empty string", source=shown)
+        for key, want, kind in (("config", dict, "a mapping"), ("func_prefix", str, "a string")):
+            if plugin.get(key) is not None and not isinstance(plugin[key], want):
+                got = _kind(plugin[key])
+                raise InputError(
+                    f"plugins[{i}].{key} ({plugin['name']}) must be {kind}, got {got}", source=shown
+                )
+    return value
+
+
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_MAX_DURATION = (2**63 - 1) / 1e9  # seconds
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -244,6 +315,8 @@ def parse_duration(value: Any, *, source: str) -> float:
     if isinstance(value, bool):
         raise InputError(f"invalid timeout {value!r}", source=source)
     if isinstance(value, int | float):
+        if not -_MAX_DURATION <= value * 1e-9 <= _MAX_DURATION:  # NaN fails both
+            raise InputError(f"invalid timeout {value!r}: out of range", source=source)
         return float(value) / 1e9
     s = str(value).strip()
     if s == "0":
@@ -256,8 +329,11 @@ def parse_duration(value: Any, *, source: str) -> float:
         pos = m.end()
     if pos != len(s) or pos == 0:
         raise InputError(
-            f"invalid timeout {s!r}: use a Go duration such as 10m, 1h30m or 300s", source=source
+            f"invalid timeout {limits.one_line(repr(s))}: use a Go duration such as 10m, 1h30m or 300s",
+            source=source,
         )
+    if total > _MAX_DURATION:  # Go's time.Duration is an int64 of nanoseconds
+        raise InputError(f"invalid timeout {limits.one_line(repr(s))}: out of range", source=source)
     return total
 
 
@@ -281,7 +357,9 @@ def format_duration(seconds: float) -> str:
     return sec
 
 
-_CONSTRAINT = re.compile(r"^\s*(>=|<=|!=|~>|=|>|<)?\s*v?(\d+(?:\.\d+){0,2})(?:[-+][0-9A-Za-z.-]+)?\s*$")
+_CONSTRAINT = re.compile(
+    r"^\s*(>=|<=|!=|~>|=|>|<)?\s*v?(\d{1,18}(?:\.\d{1,18}){0,2})(?:[-+][0-9A-Za-z.-]+)?\s*$"
+)
 
 
 def _version_tuple(v: str) -> tuple[int, int, int]:
@@ -295,7 +373,8 @@ def check_required_version(constraints: str, source: str, version: str = ECSPRES
     for piece in constraints.split(","):
         m = _CONSTRAINT.match(piece)
         if not m:
-            raise InputError(f"invalid required_version constraint {piece.strip()!r}", source=source)
+            shown = limits.one_line(repr(piece.strip()), limit=100)
+            raise InputError(f"invalid required_version constraint {shown}", source=source)
         op, want_s = m.group(1) or "=", m.group(2)
         want = _version_tuple(want_s)
         if op == "~>":
@@ -315,7 +394,7 @@ def check_required_version(constraints: str, source: str, version: str = ECSPRES
             }[op]  # fmt: skip
         if not ok:
             raise InputError(
-                f"required_version {constraints!r} is not satisfied: this tool implements "
+                f"required_version {limits.one_line(repr(constraints), limit=200)} is not satisfied: this tool implements "
                 f"ecspresso {version} behaviour",
                 source=source,
                 title="required_version not met",
@@ -325,11 +404,9 @@ def check_required_version(constraints: str, source: str, version: str = ECSPRES
 def load_envfiles(paths: list[str]) -> None:
     """Export ``KEY=VALUE`` lines (dotenv, ``export`` prefix, quotes, comments) in order."""
     for p in paths:
-        path = Path(p)
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise UsageError(f"--envfile {p}: {exc.strerror or exc}") from exc
+        if not os.path.exists(p):
+            raise UsageError(f"--envfile {p}: No such file or directory")
+        lines = limits.read_text(p, p).split("\n")  # go-envparse splits on \n only
         for lineno, raw in enumerate(lines, 1):
             key, value = parse_env_line(raw, source=p, line=lineno)
             if key:

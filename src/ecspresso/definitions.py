@@ -19,6 +19,7 @@ from typing import Any
 from ecspresso.config import parse_json
 from ecspresso.errors import InputError
 from ecspresso.log import get_logger
+from ecspresso.render import limits
 
 
 @dataclass
@@ -44,7 +45,7 @@ class DefinitionLoader:
                 shown, ext_str=self.ext_str, ext_code=self.ext_code, natives=natives, jpath=self.jpath
             )
         else:
-            text = path.read_text(encoding="utf-8")
+            text = limits.read_text(path, shown)
         if template.has_actions(text):
             funcs = {**template.default_funcs(), **self.template_funcs}
             text = template.render(text, funcs, source=shown)
@@ -194,8 +195,8 @@ def _source_text(path: Path, rendered: str) -> str:
     """Where to look for a key's line: the file itself for Jsonnet, else the rendered JSON."""
     if path.suffix.lower() == ".jsonnet":
         try:
-            return path.read_text(encoding="utf-8")
-        except OSError:
+            return limits.read_text(path, str(path))
+        except InputError:
             return ""
     return rendered
 

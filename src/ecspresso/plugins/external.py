@@ -1,7 +1,9 @@
 """``external`` plugin (ecspresso v2.5+): a function that runs a command.
 
 Config: ``name`` (function name), ``command`` (argv list, no shell), ``num_args`` (Jsonnet parameter
-count, default 0), ``parser`` (``json``, the default, or ``string``), ``timeout`` (seconds, 0 = none).
+count, default 0), ``parser`` (``json``, the default, or ``string``), ``timeout`` (a Go duration such
+as ``1s`` or ``1m30s``; a bare number is nanoseconds, as ecspresso's Duration reads it; 0, negative
+or absent = no time-out).
 The function runs ``command + args`` and returns stdout parsed as JSON (its first value) or as a
 string. On time-out the command gets SIGTERM, then SIGKILL 5 s later. Results are not cached: like
 ecspresso, every call runs the command.
@@ -13,7 +15,9 @@ import json
 import subprocess
 from typing import Any
 
+from ecspresso.config import format_duration, parse_duration
 from ecspresso.errors import InputError
+from ecspresso.log import get_logger
 from ecspresso.plugins import Natives, PluginContext, PluginSpec, TemplateFuncs, type_name
 
 KILL_DELAY = 5.0
@@ -44,7 +48,7 @@ class ExternalCommand:
                 proc.kill()
                 proc.communicate()
             raise InputError(
-                f"external plugin {self.name}: command timed out after {self.timeout:g}s: {shown}"
+                f"external plugin {self.name}: command timed out after {format_duration(self.timeout)}: {shown}"
             ) from None
         if proc.returncode != 0:
             last = next((ln for ln in reversed(err.decode(errors="replace").splitlines()) if ln.strip()), "")
@@ -79,13 +83,31 @@ def _config(spec: PluginSpec, ctx: PluginContext) -> ExternalCommand:
     parser = cfg.get("parser") or "json"
     if parser not in ("json", "string"):
         raise bad(f"{name}: unsupported parser: {parser}")
-    timeout = cfg.get("timeout") or 0
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
-        raise bad(f"{name}: timeout must be a number of seconds")
+    timeout = _timeout(cfg.get("timeout"), name, bad)
     num_args = cfg.get("num_args") or 0
     if isinstance(num_args, bool) or not isinstance(num_args, int) or num_args < 0:
         raise bad(f"{name}: num_args must be a non-negative integer")
     return ExternalCommand(name, list(command), parser, float(timeout))
+
+
+def _timeout(value: Any, name: str, bad: Any) -> float:
+    """ecspresso's Duration: a string is a Go duration (sign allowed), a number is nanoseconds."""
+    if value is None or value == "":
+        return 0.0
+    text = value.strip() if isinstance(value, str) else value
+    negative = isinstance(text, str) and text.startswith(("+", "-"))
+    try:
+        seconds = parse_duration(text[1:] if negative else text, source=name)
+    except InputError as exc:
+        raise bad(f"{name}: {exc.detail}") from None
+    if negative and text[0] == "-":
+        seconds = -seconds
+    if isinstance(value, int | float) and 0 < seconds < 1e-3:
+        get_logger().warning(
+            f"external plugin {name}: timeout {value} is {format_duration(seconds)} (a number is "
+            f'nanoseconds, as in ecspresso); write "{value}s" for seconds'
+        )
+    return max(seconds, 0.0)
 
 
 def _arg(value: Any, what: str) -> str:

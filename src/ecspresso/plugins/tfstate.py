@@ -20,6 +20,7 @@ value itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -30,6 +31,7 @@ from urllib.parse import urlparse
 from ecspresso.errors import EcspressoError, InputError
 from ecspresso.log import add_mask, get_logger
 from ecspresso.plugins import Natives, PluginContext, PluginSpec, TemplateFuncs, as_str, aws_call, type_name
+from ecspresso.render import limits
 
 STATE_VERSION = 4
 _STEP = re.compile(r'\.(?P<name>[^.\[\]"]+)|\.?\[(?:(?P<idx>-?\d+)|(?P<str>"(?:[^"\\]|\\.)*"))\]')
@@ -192,7 +194,7 @@ class StateSource:
 
             try:
                 with urllib.request.urlopen(self.location, timeout=60) as resp:
-                    return bytes(resp.read())
+                    return _bounded(bytes(resp.read(limits.MAX_TFSTATE_BYTES + 1)), self.location)
             except OSError as exc:
                 raise InputError(f"failed to read tfstate from {self.location}: {exc}") from exc
         raise InputError(
@@ -208,7 +210,7 @@ class StateSource:
             Bucket=bucket,
             Key=key,
         )
-        return bytes(res["Body"].read())
+        return _bounded(bytes(res["Body"].read(limits.MAX_TFSTATE_BYTES + 1)), f"s3://{bucket}/{key}")
 
     def _follow_backend(self, doc: dict[str, Any]) -> dict[str, Any]:
         backend = doc.get("backend")
@@ -236,25 +238,36 @@ def _workspace(local: Path | None) -> str:
     if os.environ.get("TF_WORKSPACE"):
         return os.environ["TF_WORKSPACE"]
     if local is not None:
-        try:
-            return (local.parent / "environment").read_text().strip() or "default"
-        except OSError:
-            pass
+        environment = local.parent / "environment"
+        if environment.exists():
+            with contextlib.suppress(InputError):
+                return limits.read_text(environment, str(environment), limit=4096).strip() or "default"
     return "default"
+
+
+def _bounded(data: bytes, location: str) -> bytes:
+    if len(data) > limits.MAX_TFSTATE_BYTES:
+        raise InputError(
+            f"failed to read tfstate from {location}: larger than {limits.mib(limits.MAX_TFSTATE_BYTES)}"
+        )
+    return data
 
 
 def _read_file(path: Path) -> bytes:
     try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"failed to read tfstate from {path}: {exc.strerror or exc}") from exc
+        return limits.read_bytes(path, str(path), limit=limits.MAX_TFSTATE_BYTES)
+    except InputError as exc:
+        raise InputError(f"failed to read tfstate from {path}: {exc.detail}") from exc
 
 
 def _parse(raw: bytes, location: str) -> dict[str, Any]:
     try:
         doc = json.loads(raw)
+    except RecursionError as exc:
+        raise InputError(f"failed to read tfstate from {location}: nested too deeply") from exc
     except ValueError as exc:
-        raise InputError(f"failed to read tfstate from {location}: invalid json: {exc}") from exc
+        detail = limits.one_line(str(exc))
+        raise InputError(f"failed to read tfstate from {location}: invalid json: {detail}") from exc
     if not isinstance(doc, dict):
         raise InputError(f"failed to read tfstate from {location}: not a JSON object")
     return doc

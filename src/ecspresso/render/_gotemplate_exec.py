@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ecspresso.errors import EcspressoError
+from ecspresso.render import limits
 from ecspresso.render._gotemplate_fmt import (
     format_value,
     go_quote,
@@ -292,26 +293,45 @@ def print_value(v: Any) -> str:
 
 
 class Executor:
+    """Runs a parsed template. Work is bounded (see :mod:`ecspresso.render.limits`): nodes executed,
+    the size of the output, of any string a function returns and of all of them together."""
+
     def __init__(self, funcs: Mapping[str, Callable[..., Any]]) -> None:
         self.funcs = funcs
         self.vars: list[list[Any]] = [["$", None]]
         self.out: list[str] = []
         self.arities: dict[str, tuple[int, int | None] | None] = {}
+        self.steps = 0
+        self.out_size = 0
+        self.produced = 0
 
     def execute(self, root: ListNode) -> str:
         self.walk(None, root)
         return "".join(self.out)
 
+    def emit(self, text: str, pos: int) -> None:
+        self.out_size += len(text)
+        if self.out_size > limits.MAX_OUTPUT_BYTES:
+            raise GoTemplateError(
+                f"template output is larger than {limits.mib(limits.MAX_OUTPUT_BYTES)}", pos
+            )
+        self.out.append(text)
+
     # walking
     def walk(self, dot: Any, node: Node) -> None:
+        self.steps += 1
+        if self.steps > limits.MAX_TEMPLATE_STEPS:
+            raise GoTemplateError(
+                f"template execution takes more than {limits.MAX_TEMPLATE_STEPS:,} steps", node.pos
+            )
         t = type(node)
         if t is TextNode:
-            self.out.append(node.text)  # type: ignore[attr-defined]
+            self.emit(node.text, node.pos)  # type: ignore[attr-defined]
         elif t is ActionNode:
             pipe: PipeNode = node.pipe  # type: ignore[attr-defined]
             value = self.eval_pipeline(dot, pipe)
             if not pipe.decl:
-                self.out.append(print_value(value))
+                self.emit(print_value(value), node.pos)
         elif t is ListNode:
             for n in node.nodes:  # type: ignore[attr-defined]
                 self.walk(dot, n)
@@ -513,7 +533,20 @@ class Executor:
                 want = str(lo) if lo == hi else f"{lo} to {hi}"
                 raise GoTemplateError(f"wrong number of args for {name}: want {want} got {n}", node.pos)
         try:
-            return fn(*vals)
+            result = fn(*vals)
+            if isinstance(result, str):
+                self.produced += len(result)
+                if len(result) > limits.MAX_OUTPUT_BYTES:
+                    raise GoTemplateError(
+                        f"{name} returned more than {limits.mib(limits.MAX_OUTPUT_BYTES)}", node.pos
+                    )
+                if self.produced > limits.MAX_TEMPLATE_BYTES:
+                    raise GoTemplateError(
+                        f"template functions returned more than {limits.mib(limits.MAX_TEMPLATE_BYTES)} "
+                        f"in all (last: {name})",
+                        node.pos,
+                    )
+            return result
         except GoTemplateError:
             raise
         except EcspressoError as exc:

@@ -251,13 +251,26 @@ def sprintf(format_: str, *args: Any) -> str:
             spec.space |= c == " "
             spec.zero |= c == "0"
             i += 1
-        spec.width, i, argi = _number_or_star(format_, i, args, argi)
-        if spec.width is not None and spec.width < 0:
-            spec.minus, spec.width = True, -spec.width
-        if i < n and format_[i] == ".":
-            spec.prec, i, argi = _number_or_star(format_, i + 1, args, argi)
-            if spec.prec is None or spec.prec < 0:
-                spec.prec = 0
+        if i < n and format_[i] == "*":
+            spec.width, argi = _int_arg(args, argi)
+            if spec.width is None:
+                out.append("%!(BADWIDTH)")
+            elif spec.width < 0:
+                spec.minus, spec.zero, spec.width = True, False, -spec.width
+            i += 1
+        else:
+            spec.width, i = _parse_num(format_, i)
+        if i + 1 < n and format_[i] == ".":
+            i += 1
+            if format_[i] == "*":
+                spec.prec, argi = _int_arg(args, argi)
+                if spec.prec is None or spec.prec < 0:
+                    spec.prec = None
+                    out.append("%!(BADPREC)")
+                i += 1
+            else:
+                spec.prec, i = _parse_num(format_, i)
+                spec.prec = spec.prec or 0
         if i >= n:
             out.append("%!(NOVERB)")
             break
@@ -276,12 +289,26 @@ def sprintf(format_: str, *args: Any) -> str:
     return "".join(out)
 
 
-def _number_or_star(f: str, i: int, args: tuple[Any, ...], argi: int) -> tuple[int | None, int, int]:
-    if i < len(f) and f[i] == "*":
-        if argi < len(args) and isinstance(args[argi], int) and not isinstance(args[argi], bool):
-            return args[argi], i + 1, argi + 1
-        return None, i + 1, argi + 1
-    j = i
-    while j < len(f) and f[j].isdigit():
+# Go's fmt refuses widths and precisions above a million (and so bounds what one verb can produce)
+_TOO_LARGE = 1_000_000
+
+
+def _parse_num(f: str, i: int) -> tuple[int | None, int]:
+    """fmt's parsenum: digits at ``i``; a number past the limit swallows the rest of the format."""
+    num, j = None, i
+    while j < len(f) and "0" <= f[j] <= "9":
+        if num is not None and num > _TOO_LARGE:
+            return None, len(f)
+        num = (num or 0) * 10 + ord(f[j]) - 48
         j += 1
-    return (int(f[i:j]) if j > i else None), j, argi
+    return num, j
+
+
+def _int_arg(args: tuple[Any, ...], argi: int) -> tuple[int | None, int]:
+    """fmt's intFromArg for ``*``: the argument if it is an int within the limit, else None."""
+    if argi >= len(args):
+        return None, argi
+    value = args[argi]
+    if not isinstance(value, int) or isinstance(value, bool) or not -_TOO_LARGE <= value <= _TOO_LARGE:
+        return None, argi + 1
+    return value, argi + 1

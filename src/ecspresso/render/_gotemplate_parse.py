@@ -11,6 +11,7 @@ from collections.abc import Collection
 from typing import Any
 
 from ecspresso.render._gotemplate_fmt import go_quote
+from ecspresso.render.limits import MAX_NESTING
 
 
 class GoTemplateError(Exception):
@@ -359,7 +360,7 @@ class KeywordNode(Node):
 _ESCAPES = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92}
 _OPERAND_START = (BOOL, CHARCONST, COMPLEX, DOT, FIELD, IDENT, NUMBER, NIL, RAWSTRING, STRING,
                   VARIABLE, LPAREN)  # fmt: skip
-_MAX_DEPTH = 100
+_MAX_DEPTH = MAX_NESTING
 
 
 def _unescape(body: str, quote: str) -> tuple[bytes, str]:
@@ -550,6 +551,16 @@ class Parser:
         return tok
 
     def control(self, tok: Token) -> BranchNode:
+        # one depth for control structures and parentheses: together they bound the executor's recursion
+        if self.depth >= _MAX_DEPTH:
+            raise self.error(f"nesting deeper than {_MAX_DEPTH} levels", tok[1])
+        self.depth += 1
+        try:
+            return self._control(tok)
+        finally:
+            self.depth -= 1
+
+    def _control(self, tok: Token) -> BranchNode:
         context = tok[2]
         mark = len(self.vars)
         pipe = self.pipeline(context, RDELIM)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ecspresso.errors import TemplateError
+from ecspresso.render import limits
 from ecspresso.render._gotemplate_exec import BUILTINS, ArgError, Executor
 from ecspresso.render._gotemplate_fmt import type_name
 from ecspresso.render._gotemplate_parse import GoTemplateError, parse
@@ -43,8 +44,8 @@ def render(text: str, funcs: Mapping[str, Callable[..., Any]], *, source: str) -
         return Executor(all_funcs).execute(parse(text, all_funcs))
     except GoTemplateError as exc:
         line = text.count("\n", 0, exc.pos) + 1
-        raise TemplateError(exc.message, source=source, line=line) from exc.__cause__
-    except RecursionError as exc:
+        raise TemplateError(limits.one_line(exc.message), source=source, line=line) from exc.__cause__
+    except RecursionError as exc:  # a backstop: parsing bounds the nesting (limits.MAX_NESTING)
         raise TemplateError("template nested too deeply", source=source) from exc
 
 
