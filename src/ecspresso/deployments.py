@@ -109,6 +109,10 @@ def judge(base: Verdict, sd: dict[str, Any] | None, until: WaitUntil) -> Verdict
     if status == "ROLLBACK_FAILED":
         return Verdict(State.FAILED, _why("the service deployment's rollback failed", reason))
     if status in ("STOPPED", "STOP_REQUESTED"):
+        if base.state is State.PENDING:
+            # replaced by a newer deployment that DescribeServices did not show yet (the two reads
+            # are not atomic): the next poll tells a newer deploy from a stop
+            return Verdict(State.PENDING, _why(f"the service deployment is {status}", reason))
         return Verdict(State.FAILED, _why(f"the service deployment was stopped ({status})", reason))
     if base.state is State.FAILED:
         return base  # fail-fast on failed tasks, a FAILED rollout
