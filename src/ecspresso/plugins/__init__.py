@@ -110,8 +110,9 @@ def _merge(
 
 
 def aws_call(ctx: PluginContext, service: str, operation: str, what: str, **params: Any) -> Any:
-    """Call ``operation`` on the (lazily created) ``service`` client; errors become :class:`AwsError`."""
-    from ecspresso.aws import describe_error
+    """Call ``operation`` on the (lazily created) ``service`` client; errors become :class:`AwsError`
+    through the one translator (ecspresso.aws.translate)."""
+    from ecspresso.aws import translate
 
     client = ctx.aws.client(service)
     try:
@@ -119,9 +120,10 @@ def aws_call(ctx: PluginContext, service: str, operation: str, what: str, **para
     except AwsError:
         raise
     except Exception as exc:
-        if type(exc).__module__.startswith(("botocore", "boto3")):
-            raise AwsError(f"{what}: {describe_error(exc)}") from exc
-        raise
+        translated = translate(exc, what)
+        if translated is None:
+            raise
+        raise translated from exc
 
 
 def as_str(value: Any, what: str) -> str:
