@@ -133,6 +133,12 @@ def judge(base: Verdict, sd: dict[str, Any] | None, until: WaitUntil) -> Verdict
     return Verdict(State.PENDING, f"{where}; {base.reason}" if base.state is State.PENDING else where)
 
 
+def _percent(value: Any) -> str:
+    """ECS reports traffic weights as doubles: ``100.0`` -> ``100``, ``12.5`` stays."""
+    number = float(value)
+    return str(int(number)) if number.is_integer() else f"{number:g}"
+
+
 def _why(what: str, reason: str) -> str:
     return f"{what}: {reason}" if reason else what
 
@@ -150,7 +156,7 @@ def progress_line(sd: dict[str, Any], names: dict[str, str]) -> str:
             f"target {name}".rstrip()
             + f" {target.get('runningTaskCount', 0)}/{target.get('requestedTaskCount', 0)} running"
         )
-        weights = [f"{label} {target[key]}%" for label, key in (("production", "requestedProductionTrafficWeight"),
+        weights = [f"{label} {_percent(target[key])}%" for label, key in (("production", "requestedProductionTrafficWeight"),
                    ("test", "requestedTestTrafficWeight")) if target.get(key) is not None]  # fmt: skip
         if weights:
             parts.append(", ".join(weights))
