@@ -192,3 +192,12 @@ def test_automatic_rollback_of_a_stuck_deployment_asks_ecs(
     assert "StopServiceDeployment" in sandbox.operations
     assert sandbox.operations.count("UpdateService") == 1  # the deploy's; the rollback is ECS's own
     assert primary_td(sandbox) == "app:1"
+
+
+def test_tasks_scaled_in_by_the_rollback_are_not_given_as_the_cause(sandbox: Any, bluegreen: Path) -> None:
+    sandbox.scenario("web", fail_at_stage="TEST_TRAFFIC_SHIFT")
+    set_image(bluegreen, "nginx:2")
+    code, result = cli(bluegreen, "deploy")
+    assert code == 1
+    assert "Scaling activity" not in result.message
+    assert all("Scaling activity" not in t.stopped_reason for t in result.stopped_tasks)
