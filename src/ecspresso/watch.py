@@ -219,7 +219,9 @@ def stopped_tasks(app: App, deployment_id: str, limit: int = 10) -> list[Stopped
         return []
     tasks = [t for t in tasks if not t.get("startedBy") or t.get("startedBy") == deployment_id]
     # tasks the scheduler scaled in (a rollback or a newer deployment replaced them) are not why it failed
-    tasks = [t for t in tasks if not str(t.get("stoppedReason") or "").startswith("Scaling activity initiated by")]
+    tasks = [
+        t for t in tasks if not str(t.get("stoppedReason") or "").startswith("Scaling activity initiated by")
+    ]
     tasks.sort(key=lambda t: str(t.get("stoppedAt") or t.get("createdAt") or ""), reverse=True)
     out = []
     for t in tasks[:limit]:
