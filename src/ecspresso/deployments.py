@@ -38,6 +38,17 @@ STAGES = (
     "CLEAN_UP",
 )
 STRATEGIES_WITH_STAGES = ("BLUE_GREEN", "LINEAR", "CANARY")
+#: CodeDeploy's lifecycle events of an ECS deployment, in order
+CODEDEPLOY_EVENTS = (
+    "BeforeInstall",
+    "Install",
+    "AfterInstall",
+    "AllowTestTraffic",
+    "AfterAllowTestTraffic",
+    "BeforeAllowTraffic",
+    "AllowTraffic",
+    "AfterAllowTraffic",
+)
 FINISHED = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
 ROLLING_BACK = ("ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS")
 ACTIVE = ("PENDING", "IN_PROGRESS", "STOP_REQUESTED", *ROLLING_BACK)
@@ -45,11 +56,11 @@ ACTIVE = ("PENDING", "IN_PROGRESS", "STOP_REQUESTED", *ROLLING_BACK)
 
 @dataclass(frozen=True)
 class WaitUntil:
-    kind: str  # deployed | stable | stage | paused
+    kind: str  # deployed | stable | stage | paused | event (CodeDeploy)
     stage: str = ""
 
     def __str__(self) -> str:
-        return f"ecs:{self.stage}" if self.kind == "stage" else self.kind
+        return {"stage": f"ecs:{self.stage}", "event": f"codedeploy:{self.stage}"}.get(self.kind, self.kind)
 
 
 def parse_wait_until(
@@ -67,8 +78,19 @@ def parse_wait_until(
         if stage not in STAGES:
             raise UsageError(f"--wait-until {value}: unknown lifecycle stage (one of {', '.join(STAGES)})")
         target = WaitUntil("stage", stage)
+    elif text.startswith("codedeploy:") and "codedeploy:" in allowed:
+        event = next((e for e in CODEDEPLOY_EVENTS if e.lower() == text[11:].lower()), "")
+        if not event:
+            raise UsageError(
+                f"--wait-until {value}: unknown lifecycle event (one of {', '.join(CODEDEPLOY_EVENTS)})"
+            )
+        return WaitUntil("event", event)
     elif text.startswith("codedeploy:"):
-        raise UsageError(f"--wait-until {value}: CodeDeploy lifecycle events are not supported yet")
+        raise UsageError(f"--wait-until {value}: codedeploy:<event> is for services deployed by CodeDeploy")
+    elif text.startswith("ecs:") and "codedeploy:" in allowed:
+        raise UsageError(
+            f"--wait-until {value}: the service is deployed by CodeDeploy; use codedeploy:<event>"
+        )
     else:
         raise UsageError(f"--wait-until {value!r}: expected one of {', '.join(allowed)}")
     if strategy and strategy not in STRATEGIES_WITH_STAGES:

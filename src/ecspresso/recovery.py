@@ -22,6 +22,7 @@ from ecspresso.deployments import WaitUntil
 from ecspresso.errors import AwsError, EcspressoError
 from ecspresso.report import Result
 from ecspresso.rollout import ECS_ROLLBACK, State, newer_deployment, primary, replacement_verdict
+from ecspresso.strategies import StartRequest
 from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure, failure_reason
 
 if TYPE_CHECKING:
@@ -42,18 +43,16 @@ def update_and_wait(
 ) -> WaitOutcome | None:
     """Point the service at ``target`` and watch the deployment that starts (None with ``wait=False``)."""
     cfg = app.config
-    before = primary(ecs.describe_service(app, include_tags=False) or {}) or {}
+    service = ecs.describe_service(app, include_tags=False) or {}
+    before = primary(service) or {}
     params = {"cluster": cfg.cluster, "service": cfg.service, "taskDefinition": target}
-    updated = strategy.start(app, params, str(before.get("id") or ""), target)
-    dep = primary(updated) or {}
-    created = dep.get("id") != before.get("id")
-    result.deployment_id = str(dep.get("id") or "") if created else ""
+    began = strategy.start(app, StartRequest(service, params, str(before.get("id") or "")))
+    result.deployment_id = began.deployment_id
     if not wait:
         app.log.info("Service is rolled back (not waiting).")
         return None
-    created_at = dep.get("createdAt") if isinstance(dep.get("createdAt"), datetime) else None
     request = WaitRequest(deployment_id=result.deployment_id, task_definition=target, until=until,
-                          timeout=cfg.timeout, since=started, created_at=created_at,
+                          timeout=cfg.timeout, since=started, created_at=began.created_at,
                           previous_task_definition=previous)  # fmt: skip
     with app.reporter.phase("Wait for the rollback"):
         return strategy.wait(app, request)

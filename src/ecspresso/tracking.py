@@ -171,5 +171,8 @@ class ServiceDeploymentTracker:
 
     def target_task_definition(self) -> str:
         """``family:revision`` of our deployment's target revision, when known."""
-        target = (self.last or {}).get("targetServiceRevision") or {}
+        return self.target_task_definition_of(self.last or {})
+
+    def target_task_definition_of(self, sd: dict[str, Any]) -> str:
+        target = sd.get("targetServiceRevision") or {}
         return self.names.get(str(target.get("arn")), "")

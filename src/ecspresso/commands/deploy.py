@@ -20,7 +20,7 @@ from ecspresso.options import AutoScalingOptions, Command, DryRunOptions, WaitOp
 from ecspresso.recovery import after_failed_deploy
 from ecspresso.report import Result, failed
 from ecspresso.rollout import primary, serving_task_definition
-from ecspresso.strategies import check_wait_until, choose
+from ecspresso.strategies import StartRequest, check_wait_until, choose
 from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure, failure_reason
 
 ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST")
@@ -149,26 +149,22 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
 
     with app.reporter.phase("Update service"):
         progress.phase = "update"
-        updated = strategy.start(
-            app, params, progress.before_id, td_arn or str(prev.get("taskDefinition") or "")
-        )
+        started_dep = strategy.start(app, StartRequest(service, params, progress.before_id, _events(opts)))
         progress.phase = "wait"
-    new = primary(updated) or {}
-    created_deployment = bool(new.get("id")) and new.get("id") != prev.get("id")
-    result.deployment_id = str(new["id"]) if created_deployment else ""
-    log.info(f"Service is updating: {ecs.short_name(td_arn or str(new.get('taskDefinition', '')))}"
+    created_deployment = bool(started_dep.deployment_id)
+    result.deployment_id = started_dep.deployment_id
+    result.console_url = started_dep.console_url
+    log.info(f"Service is updating: {ecs.short_name(td_arn or started_dep.task_definition)}"
              + (f" (deployment {result.deployment_id})" if created_deployment else " (no new deployment)"))  # fmt: skip
     if not opts.wait:
         log.info("Service is deployed (not waiting).")
         result.result = "deployed"
         result.duration = app.timing.now() - t0
         return result
-    created_at = (
-        new.get("createdAt") if created_deployment and isinstance(new.get("createdAt"), datetime) else None
-    )
+    created_at = started_dep.created_at
     request = WaitRequest(
         deployment_id=result.deployment_id,
-        task_definition=str(new.get("taskDefinition") or td_arn),
+        task_definition=started_dep.task_definition or td_arn,
         until=until,
         timeout=cfg.timeout,
         fail_after_task_failures=opts.fail_after_task_failures,
@@ -203,6 +199,10 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
                                deregister_failed=opts.deregister_failed)  # fmt: skip
     result.duration = app.timing.now() - t0
     raise failed(result, exit_code=code)
+
+
+def _events(opts: DeployOption) -> tuple[str, ...]:
+    return tuple(e.strip() for e in opts.rollback_events.split(",") if e.strip())
 
 
 def _registers(opts: DeployOption) -> bool:

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 
 from ecspresso import ecs
 from ecspresso.app import App
-from ecspresso.deployments import paused_hook
 from ecspresso.errors import EcspressoError
 from ecspresso.options import Command, DryRunOptions, WaitOptions, option
 from ecspresso.report import Result, failed
@@ -41,24 +40,24 @@ def continue_deployment(app: App, opts: ContinueOption) -> Result:
     strategy = choose(service)
     strategy.ensure_supported()
     until = strategy.wait_until(opts.wait_until)
-    sd = strategy.in_progress(app)
-    hook = paused_hook(sd) if sd else None
-    if sd is None or hook is None:
-        what = "no service deployment is in progress" if sd is None else (
-            f"service deployment {str(sd['serviceDeploymentArn']).rsplit('/', 1)[-1]} is not paused "
-            f"({sd.get('status')}{' at ' + str(sd['lifecycleStage']) if sd.get('lifecycleStage') else ''})"
-        )  # fmt: skip
-        raise EcspressoError(f"nothing to continue: {what}")
-    arn, hook_id = str(sd["serviceDeploymentArn"]), str(hook.get("hookId"))
+    deployment = strategy.in_progress(app)
+    if deployment is None:
+        raise EcspressoError("nothing to continue: no deployment of the service is in progress")
+    arn = deployment.id
     action = "ROLLBACK" if opts.rollback else "CONTINUE"
     result = Result(command="continue", service=cfg.service, cluster=cfg.cluster, service_deployment_arn=arn,
-                    lifecycle_stages=[str(sd.get("lifecycleStage") or "")])  # fmt: skip
-    app.log.info(f"Service deployment {arn.rsplit('/', 1)[-1]} is paused at {sd.get('lifecycleStage')} "
-                 f"(hook {hook_id}): {action}" + (" (dry run)" if opts.dry_run else ""))  # fmt: skip
+                    lifecycle_stages=[deployment.stage] if deployment.stage else [])  # fmt: skip
     if opts.dry_run:
+        if not deployment.paused_hook:
+            raise EcspressoError(
+                f"nothing to continue: deployment {arn.rsplit('/', 1)[-1]} is not paused ({deployment.status})"
+            )
+        app.log.info(f"deployment {arn.rsplit('/', 1)[-1]} is paused at {deployment.stage} "
+                     f"(hook {deployment.paused_hook}): it would be released with {action} (dry run)")  # fmt: skip
         result.result = "dry-run"
         return result
-    strategy.continue_paused(app, arn, hook_id, action)
+    strategy.continue_paused(app, deployment, action)
+    app.log.info(f"Deployment {arn.rsplit('/', 1)[-1]} released at {deployment.stage or '?'} ({action})")
     if not opts.wait:
         result.result = "ok"
         return result

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from ecspresso import autoscaling, ecs, failed_marks
 from ecspresso.app import App
@@ -21,8 +20,7 @@ from ecspresso.options import Command, DryRunOptions, SuspendAutoScalingOptions,
 from ecspresso.recovery import update_and_wait
 from ecspresso.report import Result, failed
 from ecspresso.rollout import State
-from ecspresso.strategies import Strategy, choose
-from ecspresso.tracking import ServiceDeploymentTracker
+from ecspresso.strategies import InProgress, Strategy, choose
 from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure
 
 
@@ -52,9 +50,9 @@ def rollback(app: App, opts: RollbackOption) -> Result:
     strategy.ensure_supported()
     until = strategy.wait_until(opts.wait_until, command="rollback")
     current = str(service.get("taskDefinition") or "")
-    sd = strategy.in_progress(app)
-    if sd is not None:
-        return _stop_in_progress(app, opts, strategy, sd, until, started, t0)
+    running = strategy.in_progress(app)
+    if running is not None:
+        return _stop_in_progress(app, opts, strategy, running, until, started, t0)
     target = rollback_target(app, current, opts.revision)
     result = Result(command="rollback", service=cfg.service, cluster=cfg.cluster,
                     task_definition_arn=target, previous_task_definition_arn=current, rollback_target_arn=target)  # fmt: skip
@@ -110,7 +108,7 @@ def _stop_in_progress(
     app: App,
     opts: RollbackOption,
     strategy: Strategy,
-    sd: dict[str, Any],
+    deployment: InProgress,
     until: WaitUntil,
     started: datetime,
     t0: float,
@@ -118,12 +116,9 @@ def _stop_in_progress(
     """A service deployment is in progress: ECS rolls it back to its source revision
     (StopServiceDeployment ROLLBACK), as ecspresso does; no new UpdateService."""
     cfg = app.config
-    arn = str(sd["serviceDeploymentArn"])
-    tracker = ServiceDeploymentTracker(app, arn=arn)
-    tracker.poll()  # names the revisions
-    source: dict[str, Any] = next(iter(sd.get("sourceServiceRevisions") or []), {})
-    target_name = tracker.names.get(str(source.get("arn")), "")
-    leaving = tracker.target_task_definition()
+    arn = deployment.id
+    target_name = deployment.source_task_definition
+    leaving = deployment.target_task_definition
     if opts.revision:
         raise UsageError(f"--revision: service deployment {arn.rsplit('/', 1)[-1]} is in progress; ECS rolls it "
                          "back to its source revision (stop it first to choose another revision)")  # fmt: skip

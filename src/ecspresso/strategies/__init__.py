@@ -10,7 +10,8 @@ controller (CodeDeploy) means one module in this package and one line in :func:`
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ecspresso.deployments import STRATEGIES_WITH_STAGES, WaitUntil, parse_wait_until
@@ -20,17 +21,53 @@ if TYPE_CHECKING:
     from ecspresso.app import App
     from ecspresso.watch import WaitOutcome, WaitRequest
 
-#: start a deployment: (app, UpdateService parameters, id of the PRIMARY before, expected task
-#: definition) -> the service as it is after the call
-StartFunc = Callable[["App", dict[str, Any], str, str], dict[str, Any]]
+
+@dataclass
+class StartRequest:
+    """What a deploy (or a rollback to a revision) asks of the deployment controller."""
+
+    service: dict[str, Any]  # the service as described before
+    params: dict[
+        str, Any
+    ]  # UpdateService parameters: cluster, service, taskDefinition, attributes, count, force
+    before_id: str = ""  # the PRIMARY deployment before (ECS)
+    rollback_events: tuple[str, ...] = ()  # --rollback-events (CodeDeploy's automatic rollback)
+
+
+@dataclass
+class Started:
+    """The deployment a start created (``deployment_id`` empty when none was)."""
+
+    service: dict[str, Any]
+    deployment_id: str = ""  # ECS deployment id (ecs-svc/…) or CodeDeploy deployment id (d-…)
+    created_at: datetime | None = None
+    task_definition: str = ""  # what it deploys
+    console_url: str = ""
+
+
+@dataclass(frozen=True)
+class InProgress:
+    """A deployment of the service that has not finished (whoever started it)."""
+
+    id: str  # service deployment ARN, or CodeDeploy deployment id
+    status: str
+    target_task_definition: str = ""  # family:revision being deployed
+    source_task_definition: str = ""  # family:revision a rollback returns to
+    stage: str = ""  # lifecycle stage / event
+    paused_hook: str = ""  # hook id awaiting action (ECS PAUSE hook)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+#: start a deployment
+StartFunc = Callable[["App", StartRequest], Started]
 #: watch the deployment until it is final
 WaitFunc = Callable[["App", "WaitRequest"], "WaitOutcome"]
-#: the deployment in progress, if any (a service deployment, in the API's shape)
-InProgressFunc = Callable[["App"], "dict[str, Any] | None"]
-#: ask the deployment controller to roll an in-progress deployment back (by its ARN)
+#: the deployment in progress, if any
+InProgressFunc = Callable[["App"], "InProgress | None"]
+#: ask the deployment controller to roll an in-progress deployment back (by its id)
 StopFunc = Callable[["App", str], None]
-#: release a paused lifecycle hook: (app, deployment ARN, hook id, CONTINUE | ROLLBACK)
-ContinueFunc = Callable[["App", str, str, str], None]
+#: release a paused deployment: (app, the deployment, CONTINUE | ROLLBACK)
+ContinueFunc = Callable[["App", InProgress, str], None]
 
 
 @dataclass(frozen=True)
@@ -42,6 +79,7 @@ class Strategy:
     in_progress: InProgressFunc
     stop_in_progress: StopFunc
     continue_paused: ContinueFunc
+    wait_targets: tuple[str, ...] = ("deployed", "stable", "ecs:", "paused")
     refusal: str = ""  # set when this port cannot drive the controller: said before any write
 
     def ensure_supported(self) -> None:
@@ -51,9 +89,9 @@ class Strategy:
     def wait_until(self, value: str, *, command: str = "deploy") -> WaitUntil:
         """The ``--wait-until`` target, checked against this strategy (``ecs:`` and ``paused``
         need lifecycle stages)."""
-        allowed: tuple[str, ...] = ("deployed", "stable", "ecs:", "paused")
+        allowed = self.wait_targets if command != "rollback" else ("deployed", "stable")
         return parse_wait_until(value, strategy=self.name if value.startswith(("ecs:", "paused")) else "",
-                                allowed=allowed if command != "rollback" else ("deployed", "stable"))  # fmt: skip
+                                allowed=allowed)  # fmt: skip
 
     @property
     def has_stages(self) -> bool:
@@ -62,7 +100,7 @@ class Strategy:
 
 def check_wait_until(value: str) -> str:
     """``--wait-until`` syntax, for the option parser (the strategy checks the rest)."""
-    parse_wait_until(value, allowed=("deployed", "stable", "ecs:", "paused"))
+    parse_wait_until(value, allowed=("deployed", "stable", "ecs:", "paused", "codedeploy:"))
     return value
 
 

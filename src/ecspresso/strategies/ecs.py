@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from ecspresso import ecs
 from ecspresso.deployments import STRATEGIES_WITH_STAGES
-from ecspresso.errors import AwsError
+from ecspresso.errors import AwsError, EcspressoError
 from ecspresso.rollout import primary
 
 if TYPE_CHECKING:
     from ecspresso.app import App
-    from ecspresso.strategies import Strategy
+    from ecspresso.strategies import InProgress, Started, StartRequest, Strategy
     from ecspresso.watch import WaitOutcome, WaitRequest
 
 IN_PROGRESS = ("PENDING", "IN_PROGRESS")
@@ -30,8 +30,24 @@ def strategy(name: str) -> Strategy:
     from ecspresso.strategies import Strategy
 
     detailed = name in STRATEGIES_WITH_STAGES
-    return Strategy("ECS", name, update_service, functools.partial(wait, detailed=detailed), in_progress,
+    return Strategy("ECS", name, start, functools.partial(wait, detailed=detailed), in_progress,
                     stop_in_progress, continue_paused)  # fmt: skip
+
+
+def start(app: App, req: StartRequest) -> Started:
+    """One UpdateService; the deployment it created (none for an attribute-only change)."""
+    from datetime import datetime
+
+    from ecspresso.strategies import Started
+
+    prim_before = primary(req.service) or {}
+    expect = str(req.params.get("taskDefinition") or prim_before.get("taskDefinition") or "")
+    updated = update_service(app, req.params, req.before_id, expect)
+    new = primary(updated) or {}
+    created = bool(new.get("id")) and new.get("id") != req.before_id
+    created_at = new.get("createdAt") if created and isinstance(new.get("createdAt"), datetime) else None
+    return Started(updated, str(new["id"]) if created else "", created_at,
+                   str(new.get("taskDefinition") or expect))  # fmt: skip
 
 
 def update_service(app: App, params: dict[str, Any], before_id: str, expect_td: str) -> dict[str, Any]:
@@ -77,9 +93,26 @@ def wait(app: App, req: WaitRequest, *, detailed: bool) -> WaitOutcome:
     return watch_rollout(app, replace(req, service_deployment_detail=detailed))
 
 
-def in_progress(app: App) -> dict[str, Any] | None:
+def in_progress(app: App) -> InProgress | None:
     """The service's newest service deployment that is PENDING or IN_PROGRESS (None when there is
     none, or the API is not answered: the caller then does what it did before that API existed)."""
+    from ecspresso.deployments import paused_hook
+    from ecspresso.strategies import InProgress
+    from ecspresso.tracking import ServiceDeploymentTracker
+
+    sd = _in_progress_deployment(app)
+    if sd is None:
+        return None
+    tracker = ServiceDeploymentTracker(app, arn=str(sd["serviceDeploymentArn"]))
+    tracker._name_revisions(sd)
+    source: dict[str, Any] = next(iter(sd.get("sourceServiceRevisions") or []), {})
+    hook = paused_hook(sd) or {}
+    return InProgress(str(sd["serviceDeploymentArn"]), str(sd.get("status") or ""), tracker.target_task_definition_of(sd),
+                      tracker.names.get(str(source.get("arn")), ""), str(sd.get("lifecycleStage") or ""),
+                      str(hook.get("hookId") or ""), sd)  # fmt: skip
+
+
+def _in_progress_deployment(app: App) -> dict[str, Any] | None:
     cfg = app.config
     try:
         out = ecs.call("ListServiceDeployments", app.client("ecs").list_service_deployments,
@@ -105,6 +138,9 @@ def stop_in_progress(app: App, arn: str) -> None:
     )
 
 
-def continue_paused(app: App, arn: str, hook_id: str, action: str) -> None:
+def continue_paused(app: App, deployment: InProgress, action: str) -> None:
+    if not deployment.paused_hook:
+        raise EcspressoError(f"nothing to continue: service deployment {deployment.id.rsplit('/', 1)[-1]} is not paused "
+                             f"({deployment.status}{' at ' + deployment.stage if deployment.stage else ''})")  # fmt: skip
     ecs.call("ContinueServiceDeployment", app.client("ecs").continue_service_deployment,
-             serviceDeploymentArn=arn, hookId=hook_id, action=action)  # fmt: skip
+             serviceDeploymentArn=deployment.id, hookId=deployment.paused_hook, action=action)  # fmt: skip
