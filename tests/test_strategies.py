@@ -32,6 +32,17 @@ def test_chosen_once_from_the_service(service: dict[str, Any] | None, controller
     assert (strategy.controller, strategy.name) == (controller, name)
 
 
+def test_codedeploy_takes_lifecycle_events_not_ecs_stages() -> None:
+    codedeploy = choose({"deploymentController": {"type": "CODE_DEPLOY"}})
+    assert codedeploy.wait_until("codedeploy:AfterAllowTestTraffic") == WaitUntil("event", "AfterAllowTestTraffic")
+    with pytest.raises(UsageError, match="codedeploy:<event>"):
+        codedeploy.wait_until("ecs:TEST_TRAFFIC_SHIFT")
+    with pytest.raises(UsageError, match="unknown lifecycle event"):
+        codedeploy.wait_until("codedeploy:Nope")
+    with pytest.raises(UsageError, match="services deployed by CodeDeploy"):
+        choose({}).wait_until("codedeploy:AllowTraffic")
+
+
 def test_stage_and_pause_targets_need_a_strategy_with_stages() -> None:
     bluegreen = choose({"deploymentConfiguration": {"strategy": "BLUE_GREEN"}})
     assert bluegreen.wait_until("ecs:PRODUCTION_TRAFFIC_SHIFT") == WaitUntil(
@@ -48,9 +59,10 @@ def test_stage_and_pause_targets_need_a_strategy_with_stages() -> None:
 
 
 def test_unsupported_controllers_refuse_before_anything(sandbox: Any) -> None:
-    strategy = choose({"deploymentController": {"type": "CODE_DEPLOY"}})
-    with pytest.raises(EcspressoError, match="CODE_DEPLOY is not supported"):
+    strategy = choose({"deploymentController": {"type": "EXTERNAL"}})
+    with pytest.raises(EcspressoError, match="EXTERNAL is not supported"):
         strategy.ensure_supported()
+    choose({"deploymentController": {"type": "CODE_DEPLOY"}}).ensure_supported()
 
 
 @pytest.fixture

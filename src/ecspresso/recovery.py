@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ecspresso import ecs, failed_marks
+from ecspresso.codedeploy_rollout import CODEDEPLOY_ROLLBACK
 from ecspresso.deployments import WaitUntil
 from ecspresso.errors import AwsError, EcspressoError
 from ecspresso.report import Result
@@ -87,7 +88,7 @@ def after_failed_deploy(
         return 1
     if failed_td and failed_td != serving:
         failed_marks.mark_failed(app, failed_td, result.deployment_id)
-    if verdict.cause == ECS_ROLLBACK:
+    if verdict.cause in (ECS_ROLLBACK, CODEDEPLOY_ROLLBACK):
         return _ecs_rollback(result, outcome, reason)
     if not roll_back:
         result.message = f"deploy failed: {reason}"
@@ -98,14 +99,17 @@ def after_failed_deploy(
 
 
 def _ecs_rollback(result: Result, outcome: WaitOutcome, reason: str) -> int:
+    """The deployment controller rolled back itself (ECS's circuit breaker or a failed lifecycle
+    stage; CodeDeploy's automatic rollback): reported as theirs, never repeated."""
     target = outcome.verdict.other_task_definition
+    who, by = ("CodeDeploy", "codedeploy") if outcome.verdict.cause == CODEDEPLOY_ROLLBACK else ("ECS", "ecs")
     result.rollback_target_arn = target
     if outcome.verdict.state is State.ROLLED_BACK:
-        result.rolled_back, result.rolled_back_by, result.result = True, "ecs", "rolled-back"
-        result.message = f"deploy failed: {reason}; ECS rolled back to {ecs.short_name(target)}"
+        result.rolled_back, result.rolled_back_by, result.result = True, by, "rolled-back"
+        result.message = f"deploy failed: {reason}; {who} rolled back to {ecs.short_name(target)}"
     else:
         result.message = (
-            f"deploy failed: {reason}; ECS's rollback to {ecs.short_name(target)} had not finished"
+            f"deploy failed: {reason}; {who}'s rollback to {ecs.short_name(target)} had not finished"
         )
     return 1
 
@@ -161,6 +165,7 @@ def _roll_back(
     log.info(f"Rolling back to {ecs.short_name(serving)}, the revision last serving ({serving_note})")
     back_result = Result(command="rollback")
     try:
+        back_result.deployment_id = result.deployment_id
         back = _stop_in_progress(app, strategy, outcome, serving, back_result) or update_and_wait(
             app, strategy, serving, until=WaitUntil("stable"), wait=True, started=datetime.now(UTC),
             result=back_result, previous=failed_td)  # fmt: skip
@@ -202,9 +207,11 @@ def _stop_in_progress(
     updates the service to ``serving``). ECS returns to the deployment's source revision, which
     is the revision that was serving."""
     sd = outcome.service_deployment or {}
-    arn = str(sd.get("serviceDeploymentArn") or "")
-    if not arn or sd.get("status") not in ("PENDING", "IN_PROGRESS"):
+    ours = {str(sd.get("serviceDeploymentArn") or ""), back_result.deployment_id} - {""}
+    running = strategy.in_progress(app) if ours else None
+    if running is None or running.id not in ours:
         return None
+    arn = running.id
     try:
         strategy.stop_in_progress(app, arn)
     except AwsError as exc:

@@ -227,6 +227,11 @@ def serving_task_definition(service: dict[str, Any]) -> tuple[str, str]:
     deployment that has running tasks and did not fail.
     """
     deps = list(service.get("deployments", []))
+    if not deps and service.get("taskSets"):  # CODE_DEPLOY: the PRIMARY task set serves
+        steady = [t for t in service["taskSets"] if t.get("status") == "PRIMARY" and t.get("taskDefinition")]
+        if steady:
+            return str(steady[0]["taskDefinition"]), f"task set {steady[0].get('id')} is PRIMARY"
+        return "", "no PRIMARY task set"
     completed = [d for d in deps if d.get("rolloutState") == "COMPLETED" and d.get("taskDefinition")]
     if completed:
         newest = max(completed, key=lambda d: _created(d) or datetime.min.replace(tzinfo=UTC))

@@ -207,6 +207,20 @@ def _report_progress(
     return changed
 
 
+def report_events(
+    app: App, service: dict[str, Any] | None, seen: set[str], messages: list[str], since: datetime | None
+) -> bool:
+    """Print the service's new events (and deployment lines); True when something changed."""
+    lines: dict[str, str] = {}
+    return _report_progress(app.log, service, seen, lines, messages, since)
+
+
+def explain_stopped(app: App, service: str) -> list[StoppedTask]:
+    """The service's recently stopped tasks, whoever started them (CodeDeploy task sets)."""
+    del service  # the configured service is listed (ListTasks serviceName)
+    return stopped_tasks(app, "")
+
+
 def stopped_tasks(app: App, deployment_id: str, limit: int = 10) -> list[StoppedTask]:
     """STOPPED tasks started by ``deployment_id``, newest first, with their reasons."""
     try:
@@ -217,7 +231,8 @@ def stopped_tasks(app: App, deployment_id: str, limit: int = 10) -> list[Stopped
     except Exception as exc:  # the explanation is best effort; never hide the real failure
         app.log.warning(f"could not list the stopped tasks: {exc}")
         return []
-    tasks = [t for t in tasks if not t.get("startedBy") or t.get("startedBy") == deployment_id]
+    if deployment_id:
+        tasks = [t for t in tasks if not t.get("startedBy") or t.get("startedBy") == deployment_id]
     # tasks the scheduler scaled in (a rollback or a newer deployment replaced them) are not why it failed
     tasks = [
         t for t in tasks if not str(t.get("stoppedReason") or "").startswith("Scaling activity initiated by")

@@ -109,6 +109,10 @@ def choose(service: dict[str, Any] | None) -> Strategy:
     create path); ECS rolling when neither says otherwise."""
     svc = service or {}
     controller = str((svc.get("deploymentController") or {}).get("type") or "ECS")
+    if controller == "CODE_DEPLOY":
+        from ecspresso.strategies import codedeploy
+
+        return codedeploy.strategy()
     if controller != "ECS":
         from ecspresso.strategies import unsupported
 
