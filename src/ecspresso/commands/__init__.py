@@ -24,6 +24,7 @@ MODULES = (
     "status",
     "delete",
     "diff",
+    "appspec",
 )
 
 
