@@ -50,7 +50,7 @@ def strategy() -> Strategy:
 
 
 def start(app: App, req: StartRequest) -> Started:
-    from ecspresso import codedeploy
+    from ecspresso.codedeploy import appspec_yaml, build_appspec, console_url, find_deployment_group
     from ecspresso.strategies import Started
 
     cfg = app.config
@@ -64,27 +64,34 @@ def start(app: App, req: StartRequest) -> Started:
     if td == current and not req.params.get("forceNewDeployment"):
         app.log.info("no new revision to deploy: CodeDeploy is not asked for a deployment")
         return Started(service, "", None, td)
-    group = codedeploy.find_deployment_group(app)
-    appspec = codedeploy.build_appspec({**service, **req.params}, td, (cfg.appspec or {}).get("Hooks"))
+    group = find_deployment_group(app, service)
+    app.log.info(
+        f"CodeDeploy application {group.application}, deployment group {group.name} ({group.found_by})"
+    )
+    appspec = build_appspec({**service, **req.params}, td, cfg.appspec)
     kwargs: dict[str, Any] = {
         "applicationName": group.application,
         "deploymentGroupName": group.name,
         "revision": {
             "revisionType": "AppSpecContent",
-            "appSpecContent": {"content": codedeploy.appspec_yaml(appspec)},
+            "appSpecContent": {"content": appspec_yaml(appspec)},
         },
     }
     if group.config_name:
         kwargs["deploymentConfigName"] = group.config_name
     if req.rollback_events:
         kwargs["autoRollbackConfiguration"] = {"enabled": True, "events": list(req.rollback_events)}
+    elif group.auto_rollback_enabled:
+        app.log.info(
+            f"the deployment group rolls back on {', '.join(group.auto_rollback_events) or 'its events'}"
+        )
     out = ecs.call(
         f"CreateDeployment {group.application}/{group.name}",
         app.client("codedeploy").create_deployment,
         **kwargs,
     )
     deployment_id = str(out["deploymentId"])
-    url = codedeploy.console_url(app.aws.resolved_region or "", deployment_id)
+    url = console_url(app.aws.resolved_region or "", deployment_id)
     app.log.info(f"CodeDeploy deployment {deployment_id} created: {url}")
     return Started(service, deployment_id, datetime.now(UTC), td, url)
 
@@ -204,10 +211,10 @@ def _report(app: App, dep: dict[str, Any], target: dict[str, Any] | None, rollba
 
 def in_progress(app: App) -> InProgress | None:
     """The newest CodeDeploy deployment of the service's deployment group that has not finished."""
-    from ecspresso import codedeploy
+    from ecspresso.codedeploy import find_deployment_group
     from ecspresso.strategies import InProgress
 
-    group = codedeploy.find_deployment_group(app)
+    group = find_deployment_group(app, ecs.describe_service(app, include_tags=False))
     out = ecs.call("ListDeployments", app.client("codedeploy").list_deployments, applicationName=group.application,
                    deploymentGroupName=group.name, includeOnlyStatuses=list(ACTIVE))  # fmt: skip
     ids = out.get("deployments") or []
