@@ -55,6 +55,8 @@ OUTPUTS = [
     "current-task-definition-arn",
     "service-deployment-arn",
     "lifecycle-stage",
+    "codedeploy-deployment-id",
+    "console-url",
     "result",
 ]
 BOOLEAN_INPUTS = {"no-wait", "rollback-on-failure", "deregister-failed", "dry-run", "debug"}

@@ -34,7 +34,9 @@ def test_chosen_once_from_the_service(service: dict[str, Any] | None, controller
 
 def test_codedeploy_takes_lifecycle_events_not_ecs_stages() -> None:
     codedeploy = choose({"deploymentController": {"type": "CODE_DEPLOY"}})
-    assert codedeploy.wait_until("codedeploy:AfterAllowTestTraffic") == WaitUntil("event", "AfterAllowTestTraffic")
+    assert codedeploy.wait_until("codedeploy:AfterAllowTestTraffic") == WaitUntil(
+        "event", "AfterAllowTestTraffic"
+    )
     with pytest.raises(UsageError, match="codedeploy:<event>"):
         codedeploy.wait_until("ecs:TEST_TRAFFIC_SHIFT")
     with pytest.raises(UsageError, match="unknown lifecycle event"):

@@ -154,7 +154,8 @@ def _warnings_as_annotations(
 
 OUTPUTS = ("task-definition-arn", "task-definition-family", "task-definition-revision",
            "previous-task-definition-arn", "deployment-id", "rolled-back", "rolled-back-by",
-           "current-task-definition-arn", "service-deployment-arn", "lifecycle-stage", "result")  # fmt: skip
+           "current-task-definition-arn", "service-deployment-arn", "lifecycle-stage",
+           "codedeploy-deployment-id", "console-url", "result")  # fmt: skip
 
 
 def write_outputs(result: Result | None, code: int) -> dict[str, str]:
@@ -171,6 +172,8 @@ def write_outputs(result: Result | None, code: int) -> dict[str, str]:
         "current-task-definition-arn": r.current_task_definition_arn,
         "service-deployment-arn": r.service_deployment_arn,
         "lifecycle-stage": r.lifecycle_stages[-1] if r.lifecycle_stages else "",
+        "codedeploy-deployment-id": r.deployment_id if r.controller == "CODE_DEPLOY" else "",
+        "console-url": r.console_url,
         "result": outcome,
     }
     for name, value in values.items():
@@ -226,6 +229,11 @@ def summary_markdown(command: str, result: Result | None, code: int, error: str,
         lines += [f"**Now running:** `{_cell(short_name(r.current_task_definition_arn))}`", ""]
     if r.lifecycle_stages:
         lines += ["**Lifecycle stages:** " + " → ".join(_cell(st) for st in r.lifecycle_stages), ""]
+    if r.console_url.startswith("https://") and ".console.aws.amazon.com/" in r.console_url:
+        lines += [
+            f"[CodeDeploy deployment `{_cell(r.deployment_id)}` in the AWS console]({r.console_url})",
+            "",
+        ]
     if r.stopped_tasks:
         lines += ["#### Stopped tasks of the failed deployment", "", "| Task | Task definition | Stop code | Reason |",
                   "|---|---|---|---|"]  # fmt: skip

@@ -61,6 +61,7 @@ class Result:
     current_task_definition_arn: str = ""
     service_deployment_arn: str = ""  # the ECS service deployment this command started and followed
     console_url: str = ""  # where to watch the deployment (CodeDeploy)
+    controller: str = ""  # the service's deployment controller (ECS, CODE_DEPLOY), as the strategy says
     lifecycle_stages: list[str] = field(default_factory=list)  # stages it passed (BLUE_GREEN, LINEAR, CANARY)
     message: str = ""
     stopped_tasks: list[StoppedTask] = field(default_factory=list)

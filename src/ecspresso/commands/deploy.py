@@ -102,6 +102,7 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
     strategy = choose(service)
     strategy.ensure_supported()
     until = strategy.wait_until(opts.wait_until)
+    result.controller = strategy.controller
     if service.get("status") == "DRAINING":
         log.warning("the service is DRAINING")
     # every local input is loaded and checked before the first write
