@@ -201,3 +201,19 @@ def test_tasks_scaled_in_by_the_rollback_are_not_given_as_the_cause(sandbox: Any
     assert code == 1
     assert "Scaling activity" not in result.message
     assert all("Scaling activity" not in t.stopped_reason for t in result.stopped_tasks)
+
+
+def test_status_shows_the_deployment_in_progress_and_its_pause(
+    sandbox: Any, bluegreen: Path, capsys: Any
+) -> None:
+    sandbox.scenario("web", pause_at="POST_TEST_TRAFFIC_SHIFT")
+    set_image(bluegreen, "nginx:2")
+    assert cli(bluegreen, "deploy", "--wait-until", "paused")[0] == 0
+    capsys.readouterr()
+    assert cli(bluegreen, "status")[0] == 0
+    out = capsys.readouterr().out
+    line = out.split("InProgress:\n", 1)[1].splitlines()[0]
+    assert (
+        "IN_PROGRESS POST_TEST_TRAFFIC_SHIFT app:2 (from app:1), paused" in line
+        and "ecspresso continue" in line
+    )

@@ -30,6 +30,7 @@ from ecspresso.app import App
 from ecspresso.errors import EcspressoError
 from ecspresso.options import Command, option
 from ecspresso.report import Result
+from ecspresso.strategies import InProgress
 
 EVENT_TIME_FORMAT = "%Y/%m/%d %H:%M:%S"
 INDENT = "  "
@@ -61,7 +62,31 @@ def _task_set_line(ts: dict[str, Any]) -> str:
         f"{ts.get('status', ''):>8} {ecs.short_name(str(ts.get('taskDefinition', '')))} "
         f"desired:{ts.get('computedDesiredCount', 0)} pending:{ts.get('pendingCount', 0)} "
         f"running:{ts.get('runningCount', 0)} {ts.get('stabilityStatus', '')}"
+        + (
+            f" scale:{_num((ts.get('scale') or {}).get('value'))}%"
+            if (ts.get("scale") or {}).get("value") is not None
+            else ""
+        )
     )
+
+
+def _num(value: Any) -> str:
+    number = float(value)
+    return str(int(number)) if number.is_integer() else f"{number:g}"
+
+
+def in_progress_line(running: InProgress) -> str:
+    """``InProgress: d-X InProgress AllowTraffic app:3 (from app:2), paused by hook …``"""
+    line = f"{running.id.rsplit('/', 1)[-1]} {running.status}"
+    if running.stage:
+        line += f" {running.stage}"
+    if running.target_task_definition:
+        line += f" {running.target_task_definition}"
+        if running.source_task_definition:
+            line += f" (from {running.source_task_definition})"
+    if running.paused_hook:
+        line += f", paused ({running.paused_hook}): ecspresso continue"
+    return line
 
 
 def _bool(v: Any) -> str:
@@ -79,7 +104,12 @@ def last_events(service: dict[str, Any], count: int) -> list[dict[str, Any]]:
     return events[max(0, len(events) - max(0, count)) :]
 
 
-def status_text(service: dict[str, Any], auto_scaling: dict[str, list[dict[str, Any]]], events: int) -> str:
+def status_text(
+    service: dict[str, Any],
+    auto_scaling: dict[str, list[dict[str, Any]]],
+    events: int,
+    running: InProgress | None = None,
+) -> str:
     """ecspresso's status block for a DescribeServices element (pure)."""
     lines = [
         f"Service: {service.get('serviceName', '')}",
@@ -92,6 +122,9 @@ def status_text(service: dict[str, Any], auto_scaling: dict[str, list[dict[str, 
     if service.get("taskSets"):
         lines.append("TaskSets:")
         lines += [INDENT + _task_set_line(ts) for ts in service["taskSets"]]
+    if running is not None:
+        lines.append("InProgress:")
+        lines.append(INDENT + in_progress_line(running))
     if auto_scaling.get("scalableTargets"):
         lines.append("AutoScaling:")
         for t in auto_scaling["scalableTargets"]:
@@ -154,9 +187,25 @@ def service_status(app: App, events: int = 10) -> dict[str, Any]:
     if service.get("status") == "DRAINING":
         app.log.warning(f"service {app.config.service} is DRAINING")
     auto_scaling = describe_auto_scaling(app, service)
-    render = status_json if app.opts.log_format == "json" else status_text
-    app.reporter.output(render(service, auto_scaling, events))
+    if app.opts.log_format == "json":
+        app.reporter.output(status_json(service, auto_scaling, events))
+    else:
+        app.reporter.output(status_text(service, auto_scaling, events, _in_progress(app, service)))
     return service
+
+
+def _in_progress(app: App, service: dict[str, Any]) -> InProgress | None:
+    """The deployment in progress, as its controller tells (best effort: status never fails on it)."""
+    from ecspresso.strategies import choose
+
+    strategy = choose(service)
+    if strategy.refusal:
+        return None
+    try:
+        return strategy.in_progress(app)
+    except EcspressoError as exc:
+        app.log.debug(f"cannot tell the deployment in progress: {exc}")
+        return None
 
 
 def status(app: App, opts: StatusOption) -> Result:
