@@ -610,6 +610,7 @@ def test_deployment_groups_page_and_batch_get(sandbox):
     )
     assert mine["loadBalancerInfo"]["targetGroupPairInfoList"][0]["targetGroups"][1] == {"name": "web-green"}
     assert info["other-000"]["deploymentConfigName"] == "CodeDeployDefault.ECSAllAtOnce"  # the ECS default
+    assert info["other-000"]["autoRollbackConfiguration"] == {"enabled": False, "events": []}
     with pytest.raises(ClientError) as err:
         cd.batch_get_deployment_groups(
             applicationName=APP, deploymentGroupNames=[f"other-{i:03d}" for i in range(101)]

@@ -410,6 +410,7 @@ def deployment_group_info(backend: Any, group: Any) -> dict[str, Any]:
     from moto.codedeploy.responses import _deployment_group_info
 
     info = _deployment_group_info(group)
+    info["autoRollbackConfiguration"] = group.auto_rollback_configuration or {"enabled": False, "events": []}
     alarms = group.alarm_configuration
     info["alarmConfiguration"] = alarms if isinstance(alarms, dict) else None
     mine = [

@@ -16,7 +16,8 @@ GetApplicationRevision):
 * ListApplications and ListDeploymentGroups: 100 per page with an opaque ``nextToken``
   (InvalidNextTokenException); ListDeploymentGroups of an unknown application:
   ApplicationDoesNotExistException. BatchGetApplications and BatchGetDeploymentGroups take at most
-  100 names (BatchLimitExceededException); unknown group names are named in ``errorMessage``.
+  100 names (BatchLimitExceededException); unknown group names are named in ``errorMessage``; a
+  group without automatic rollback reports ``{enabled: false, events: []}``.
 * GetDeploymentTarget / BatchGetDeploymentTargets (at most 25) / ListDeploymentTargets (filter
   ``TargetStatus``): the target ``<cluster>:<service>``; DeploymentNotStartedException while the
   deployment is Created, DeploymentTargetDoesNotExistException for other ids.
