@@ -21,8 +21,9 @@ from ecspresso.sandbox.server import DEFAULT_REGION, Sandbox, is_loopback
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="ecspresso-sandbox",
-        description="A local AWS endpoint (moto) whose ECS deployments roll out, fail and roll back "
-        "like real ECS. Control it under /_sandbox/ (scenario, fault, reset).",
+        description="A local AWS endpoint (moto) whose ECS and CodeDeploy deployments roll out, fail "
+        "and roll back like real ones. Control it under /_sandbox/ (scenario, codedeploy_scenario, "
+        "fault, reset).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=4566, help="port; 0 picks a free one (default 4566)")

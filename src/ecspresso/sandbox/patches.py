@@ -11,6 +11,8 @@ patches. What they change, and why:
   ``family:rev`` string; ``desiredCount`` no longer sets ``runningCount`` at once;
 * ``DescribeServices`` is one step of time of the simulator;
 * ``DeleteService`` stops the service's simulated tasks;
+* CODE_DEPLOY services run task sets instead of deployments (``task_sets``); their CodeDeploy
+  deployments are simulated by ``codedeploy_api`` (patched from :func:`install` too);
 * ``ListTaskDefinitions`` honours ``sort`` and paginates; ``ListTasks`` honours ``serviceName``, the
   default ``desiredStatus`` of ``RUNNING`` and paginates;
 * ``RegisterTaskDefinition``, ``CreateService`` and ``TagResource`` refuse an empty ``tags`` list
@@ -33,6 +35,7 @@ import warnings
 from typing import Any
 
 from ecspresso.sandbox import service_deployments as sds
+from ecspresso.sandbox import task_sets as tsets
 from ecspresso.sandbox.model import PAUSE_STAGES
 from ecspresso.sandbox.simulator import SIMULATOR
 
@@ -90,8 +93,13 @@ def install() -> None:
             setattr(cls, name, new)
         for name, new in _NEW_ACTIONS.items():  # moto has no such method: nothing to keep
             setattr(R, name, new)
+        from ecspresso.sandbox import codedeploy_api
+
+        codedeploy_api.install()
         _installed = True
-    problems = check_internals()
+    from ecspresso.sandbox import codedeploy_api
+
+    problems = check_internals() + codedeploy_api.check_internals()
     if problems:
         warnings.warn(
             "ecspresso.sandbox: moto internals differ from what the simulator expects: "
@@ -123,6 +131,8 @@ def _update_service(self: Any, props: dict[str, Any]) -> Any:
             svc.launch_type = None  # a strategy replaces the launch type, as in ECS
         td_arn = self.describe_task_definition(td_str).arn if td_str else None
         SIMULATOR.on_update(self, svc, td_arn, force)
+        if tsets.is_code_deploy(svc):
+            tsets.sync(svc)  # moto set runningCount to the desired count
         return svc
 
 
@@ -133,13 +143,18 @@ def _describe_services(self: Any, cluster_str: str, names: list[str]) -> Any:
         for svc in services:
             if id(svc) not in seen:
                 seen.add(id(svc))
-                SIMULATOR.on_poll(self, svc)
+                if tsets.is_code_deploy(svc):
+                    tsets.on_poll(self, svc)
+                else:
+                    SIMULATOR.on_poll(self, svc)
         return services, failures
 
 
 def _delete_service(self: Any, cluster_name: str, service_name: str, force: bool) -> Any:
     with SIMULATOR.lock:
         svc = _orig("EC2ContainerServiceBackend.delete_service")(self, cluster_name, service_name, force)
+        if tsets.is_code_deploy(svc):
+            tsets.on_delete(svc)
         SIMULATOR.on_delete(svc)
         return svc
 
@@ -206,7 +221,10 @@ def _create_service_response(self: Any) -> Any:
                 svc.capacity_provider_strategy = strategy
         if svc.launch_type == "FARGATE" and not svc.platform_version:
             svc.platform_version = "LATEST"
-        SIMULATOR.on_create(backend, svc)
+        if tsets.is_code_deploy(svc):
+            tsets.on_create(backend, svc)
+        else:
+            SIMULATOR.on_create(backend, svc)
         return result
 
 

@@ -7,10 +7,18 @@ JSON/Jsonnet definitions with ``{{ env }}``/``{{ must_env }}`` templates only.
 The service is created in the config's region and polled until its first deployment has completed,
 so the sandbox starts ready to deploy. moto validates subnets and security groups against its own
 EC2; the seeded service keeps the config's network configuration without that check.
+
+A CODE_DEPLOY service (``deploymentController``) is polled until its first task set serves, and
+gets a CodeDeploy application and deployment group (the config's ``codedeploy`` names, else
+``AppECS-<cluster>-<service>`` / ``DgpECS-<cluster>-<service>`` as the ECS console names them):
+BLUE_GREEN with traffic control, the config's ``deployment_config_name`` (else ECSAllAtOnce), the
+target group pair ``<blue>`` / ``<blue with blue→green>`` from the service's first load balancer,
+no automatic rollback (a deploy asks for it) and no termination wait.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -35,6 +43,7 @@ class Seed:
     service: str
     task_definition: dict[str, Any]
     service_definition: dict[str, Any] | None
+    codedeploy: dict[str, str] | None = None
 
 
 def find_config(path: Path) -> Path:
@@ -75,7 +84,12 @@ def load_with_project(config: Path, sandbox: Any) -> Seed:
     if not cfg.task_definition:
         raise SeedError(f"{config}: task_definition is not set")
     return Seed(
-        cfg.region, cfg.cluster, cfg.service, app.load_task_definition(), app.load_service_definition()
+        cfg.region,
+        cfg.cluster,
+        cfg.service,
+        app.load_task_definition(),
+        app.load_service_definition(),
+        dict(cfg.codedeploy),
     )
 
 
@@ -91,7 +105,10 @@ def load_minimal(config: Path) -> Seed:
     td = _read(base / td_path)
     td = td.get("taskDefinition", td) if isinstance(td, dict) else td
     sv = _read(base / doc["service_definition"]) if doc.get("service_definition") else None
-    return Seed(doc.get("region"), doc.get("cluster") or "default", doc.get("service") or "", td, sv)
+    codedeploy = doc.get("codedeploy") if isinstance(doc.get("codedeploy"), dict) else None
+    return Seed(
+        doc.get("region"), doc.get("cluster") or "default", doc.get("service") or "", td, sv, codedeploy
+    )
 
 
 def _read(path: Path) -> Any:
@@ -145,9 +162,62 @@ def create(sandbox: Any, spec: Seed) -> None:
     for _ in range(_MAX_POLLS):
         svc = ecs.describe_services(cluster=spec.cluster, services=[spec.service])["services"][0]
         deployments = svc.get("deployments") or []
-        if not deployments or deployments[0].get("rolloutState") == "COMPLETED":
+        task_sets = svc.get("taskSets") or []
+        if (svc.get("deploymentController") or {}).get("type") == "CODE_DEPLOY":
+            if all(ts.get("stabilityStatus") == "STEADY_STATE" for ts in task_sets):
+                _create_codedeploy(sandbox, region, spec, svc)
+                return
+        elif not deployments or deployments[0].get("rolloutState") == "COMPLETED":
             return
     raise SeedError(f"service {spec.service} did not reach a steady state while seeding")
+
+
+def _create_codedeploy(sandbox: Any, region: str, spec: Seed, svc: dict[str, Any]) -> None:
+    """The CodeDeploy application and deployment group of a CODE_DEPLOY service."""
+    names = spec.codedeploy or {}
+    app = names.get("application_name") or f"AppECS-{spec.cluster}-{spec.service}"
+    group = names.get("deployment_group_name") or f"DgpECS-{spec.cluster}-{spec.service}"
+    config = names.get("deployment_config_name") or "CodeDeployDefault.ECSAllAtOnce"
+    cd = sandbox.client("codedeploy", region_name=region)
+    region_, account = svc["serviceArn"].split(":")[3:5]
+    lbs = svc.get("loadBalancers") or []
+    blue = (lbs[0].get("targetGroupArn") or "").split(":targetgroup/")[-1].split("/")[0] if lbs else ""
+    green = blue.replace("blue", "green") if "blue" in blue else f"{blue}-green"
+    load_balancer_info = (
+        {
+            "targetGroupPairInfoList": [
+                {
+                    "targetGroups": [{"name": blue}, {"name": green}],
+                    "prodTrafficRoute": {
+                        "listenerArns": [
+                            f"arn:aws:elasticloadbalancing:{region_}:{account}:listener/app/{spec.service}/"
+                            "0a1b2c3d4e5f6070/0a1b2c3d4e5f6071"
+                        ]
+                    },
+                }
+            ]
+        }
+        if blue
+        else {}
+    )
+    with contextlib.suppress(cd.exceptions.ApplicationAlreadyExistsException):
+        cd.create_application(applicationName=app, computePlatform="ECS")
+    cd.create_deployment_group(
+        applicationName=app,
+        deploymentGroupName=group,
+        deploymentConfigName=config,
+        serviceRoleArn=f"arn:aws:iam::{account}:role/ecsCodeDeployRole",
+        ecsServices=[{"clusterName": spec.cluster, "serviceName": spec.service}],
+        deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+        blueGreenDeploymentConfiguration={
+            "terminateBlueInstancesOnDeploymentSuccess": {
+                "action": "TERMINATE",
+                "terminationWaitTimeInMinutes": 0,
+            },
+            "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT", "waitTimeInMinutes": 0},
+        },
+        **({"loadBalancerInfo": load_balancer_info} if load_balancer_info else {}),
+    )
 
 
 def _known(model: Any, operation: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -168,3 +238,5 @@ def _set_network(region: str, cluster: str, service: str, network: dict[str, Any
         dep["networkConfiguration"] = network
     for revision in state(svc).revisions.values():
         revision["networkConfiguration"] = network
+    for task_set in svc.task_sets:
+        task_set.network_configuration = network

@@ -107,11 +107,13 @@ class Sandbox:
         """Wipe moto's state, scenarios, faults and recorded operations (then re-apply kept seeds)."""
         from moto.moto_api._internal.models import moto_api_backend
 
+        from ecspresso.sandbox import codedeploy
         from ecspresso.sandbox.simulator import SIMULATOR
 
         with SIMULATOR.lock:
             moto_api_backend.reset()
             SIMULATOR.clear()
+            codedeploy.clear()
         if self._injector is not None:
             self._injector.clear()
         self.operations.clear()
@@ -133,6 +135,7 @@ class Sandbox:
         rollback_polls: int = 2,
         fail_at_stage: str | None = None,
         pause_at: str | Sequence[str] | None = None,
+        codedeploy_fail_at: str | None = None,
     ) -> None:
         """How the next deployment of ``cluster``/``service`` behaves (see ``Scenario``);
         ``rollback_polls``: how long ECS's own rollback takes when ``rollback`` is set.
@@ -141,9 +144,21 @@ class Sandbox:
         ``seconds`` when given); ``fail_at_stage`` makes the deployment fail and roll back at that
         stage, ``pause_at`` adds PAUSE hooks at those stages for this deployment. Rolling services
         ignore both.
+
+        The next CodeDeploy deployment of a CODE_DEPLOY service takes this scenario too (``stable``:
+        it succeeds; ``fail``: its tasks fail to start at Install; ``never``: it stays at Install);
+        ``codedeploy_fail_at`` (a lifecycle event) is ``codedeploy_scenario(service, "fail",
+        at=codedeploy_fail_at, reason=reason, …)``.
         """
         from ecspresso.sandbox.model import Scenario
         from ecspresso.sandbox.simulator import SIMULATOR
+
+        if codedeploy_fail_at is not None:
+            self.codedeploy_scenario(
+                service, "fail", cluster=cluster, at=codedeploy_fail_at, reason=reason, seconds=seconds,
+                exit_code=exit_code, failed_tasks=failed_tasks,
+            )  # fmt: skip
+            return
 
         stages = (pause_at,) if isinstance(pause_at, str) else tuple(pause_at or ())
         scenario = Scenario(
@@ -159,6 +174,29 @@ class Sandbox:
             stages,
         )
         SIMULATOR.set_scenario(cluster, service, scenario)
+
+    def codedeploy_scenario(
+        self,
+        service: str,
+        kind: str = "succeed",
+        *,
+        cluster: str = "default",
+        at: str | None = None,
+        reason: str | None = None,
+        seconds: float | None = None,
+        exit_code: int | None = None,
+        failed_tasks: int | None = None,
+    ) -> None:
+        """How the next CodeDeploy deployment of ``cluster``/``service`` behaves (see ``codedeploy``).
+
+        ``kind``: ``succeed``; ``fail`` at lifecycle event ``at`` (default Install: the replacement's
+        tasks fail to start with ``reason`` or ``exit_code``; ``failed_tasks`` of them); ``never``:
+        it stays InProgress at ``at`` (default Install). ``seconds``: one step per that many seconds
+        of real time instead of one per GetDeployment.
+        """
+        from ecspresso.sandbox.codedeploy import CdScenario, set_scenario
+
+        set_scenario(cluster, service, CdScenario(kind, at, reason, seconds, exit_code, failed_tasks))
 
     def fault(
         self,
@@ -192,24 +230,35 @@ class Sandbox:
     def peek_service(self, service: str, cluster: str = "default") -> dict[str, Any]:
         """The service's deployments and counts as the simulator holds them, without a
         DescribeServices (which would be one step of time); ``service_deployments``: its service
-        deployments as DescribeServiceDeployments shows them, newest first."""
+        deployments as DescribeServiceDeployments shows them, newest first. A CODE_DEPLOY service
+        also has ``taskSets``, ``codedeploy`` (its newest CodeDeploy deployment: status, lifecycle
+        event statuses, traffic weight, rollback ids; None if none) and ``codedeploy_deployments``
+        (all of them, newest first), without a GetDeployment."""
         import copy
 
         from moto.core import DEFAULT_ACCOUNT_ID
         from moto.ecs.models import ecs_backends
 
+        from ecspresso.sandbox import codedeploy_walk
         from ecspresso.sandbox import service_deployments as sds
+        from ecspresso.sandbox import task_sets as tsets
         from ecspresso.sandbox.simulator import SIMULATOR
 
         with SIMULATOR.lock:
             svc = ecs_backends[DEFAULT_ACCOUNT_ID][self.region]._get_service(cluster, service)
-            return {
+            out: dict[str, Any] = {
                 "taskDefinition": svc.task_definition,
                 "desiredCount": svc.desired_count,
                 "runningCount": svc.running_count,
                 "deployments": [dict(d) for d in svc.deployments],
                 "service_deployments": [copy.deepcopy(sd.describe(svc)) for sd in sds.newest_first(svc)],
             }
+            if tsets.is_code_deploy(svc):
+                out["taskSets"] = [tsets.describe(ts) for ts in svc.task_sets]
+                runs = codedeploy_walk.runs_of(DEFAULT_ACCOUNT_ID, self.region, svc.cluster_name, svc.name)
+                out["codedeploy"] = codedeploy_walk.summary(runs[0]) if runs else None
+                out["codedeploy_deployments"] = [codedeploy_walk.summary(run) for run in runs]
+            return out
 
     def mutating_operations(self) -> list[str]:
         """Recorded operations that are not read-only: ``Describe*``, ``List*``, ``Get*``, ``BatchGet*``,
@@ -262,7 +311,8 @@ class Sandbox:
 
 
 class _ControlApp:
-    """``/_sandbox/{scenario,fault,reset,seed,operations}``; everything else goes to the injector."""
+    """``/_sandbox/{scenario,codedeploy_scenario,fault,reset,seed,operations}``; everything else goes
+    to the injector."""
 
     def __init__(self, sandbox: Sandbox, app: Callable[..., Iterable[bytes]]) -> None:
         self.sandbox, self.app = sandbox, app
@@ -290,6 +340,9 @@ class _ControlApp:
         if route == "scenario":
             service = body.pop("service")
             sb.scenario(service, **body)
+        elif route == "codedeploy_scenario":
+            service = body.pop("service")
+            sb.codedeploy_scenario(service, **body)
         elif route == "fault":
             sb.fault(body.pop("operation"), **body)
         elif route == "reset":

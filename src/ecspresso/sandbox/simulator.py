@@ -61,6 +61,11 @@ class Simulator:
     def pending(self, cluster: str, service: str) -> Scenario | None:
         return self._pending.get((cluster, service))
 
+    def take(self, cluster: str, service: str) -> Scenario | None:
+        """Consume the pending scenario of a service (a CodeDeploy deployment translates it)."""
+        with self.lock:
+            return self._pending.pop((cluster, service), None)
+
     def clear(self) -> None:
         with self.lock:
             self._pending.clear()
