@@ -177,7 +177,7 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
         outcome = strategy.wait(app, request)
     _fill_from_outcome(result, outcome)
     result.duration = app.timing.now() - t0
-    if outcome.ok and until.kind in ("stage", "paused"):
+    if outcome.ok and until.kind in ("stage", "paused", "event"):
         log.info(
             f"{outcome.verdict.reason}: the deployment of {ecs.short_name(request.task_definition)} goes on"
         )
@@ -203,7 +203,12 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
 
 
 def _events(opts: DeployOption) -> tuple[str, ...]:
-    return tuple(e.strip() for e in opts.rollback_events.split(",") if e.strip())
+    """--rollback-events; --rollback-on-failure asks for DEPLOYMENT_FAILURE (for a controller that
+    rolls back itself, CodeDeploy, that is its own automatic rollback)."""
+    events = tuple(e.strip() for e in opts.rollback_events.split(",") if e.strip())
+    if opts.rollback_on_failure and "DEPLOYMENT_FAILURE" not in events:
+        events += ("DEPLOYMENT_FAILURE",)
+    return events
 
 
 def _registers(opts: DeployOption) -> bool:

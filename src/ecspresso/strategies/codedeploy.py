@@ -231,19 +231,24 @@ def in_progress(app: App) -> InProgress | None:
         ),
         "",
     )
-    return InProgress(str(ids[0]), str(dep.get("status") or ""), _revision_of(dep),
+    return InProgress(str(ids[0]), str(dep.get("status") or ""), _revision_of(app, group, dep),
                       ecs.short_name(str((primary(service) or {}).get("taskDefinition") or service.get("taskDefinition") or "")),
                       str(current or ""), "READY_WAIT" if dep.get("status") == "Ready" else "", dep)  # fmt: skip
 
 
-def _revision_of(dep: dict[str, Any]) -> str:
-    """``family:revision`` the deployment installs, from its AppSpec content."""
-    content = ((dep.get("revision") or {}).get("appSpecContent") or {}).get("content") or ""
+def _revision_of(app: App, group: Any, dep: dict[str, Any]) -> str:
+    """``family:revision`` the deployment installs: its AppSpec, which GetDeployment never returns
+    (only a digest), read back with GetApplicationRevision as ecspresso does."""
+    revision = dep.get("revision") or {}
     try:
+        out = ecs.call("GetApplicationRevision", app.client("codedeploy").get_application_revision,
+                       applicationName=group.application, revision=revision)  # fmt: skip
+        content = ((out.get("revision") or {}).get("appSpecContent") or {}).get("content") or ""
         spec = yaml.safe_load(content) or {}
         props = spec["Resources"][0]["TargetService"]["Properties"]
         return ecs.short_name(str(props.get("TaskDefinition") or ""))
-    except (yaml.YAMLError, KeyError, IndexError, TypeError):
+    except (AwsError, yaml.YAMLError, KeyError, IndexError, TypeError) as exc:
+        app.log.debug(f"cannot tell which revision deployment {dep.get('deploymentId')} installs: {exc}")
         return ""
 
 
