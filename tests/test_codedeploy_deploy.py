@@ -108,3 +108,40 @@ def test_rollback_of_a_finished_deployment_deploys_the_previous_revision(sandbox
 def test_a_stage_target_is_refused_for_codedeploy(sandbox: Any, project: Path) -> None:
     assert cli(project, "deploy", "--wait-until", "ecs:TEST_TRAFFIC_SHIFT")[0] == 2
     assert sandbox.mutating_operations() == []
+
+
+def test_the_action_reports_the_codedeploy_deployment(
+    sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from action_harness import run_step
+
+    ws = tmp_path / "workspace"
+    sv = service_definition(2, deploymentController={"type": "CODE_DEPLOY"},
+                            loadBalancers=[{"targetGroupArn": TG, "containerName": "app", "containerPort": 80}])  # fmt: skip
+    sv.pop("deploymentConfiguration", None)
+    config = make_project(ws, service="web", service_def=sv,
+                          config_extra={"codedeploy": {"application_name": "app-web", "deployment_group_name": "dg-web"}})  # fmt: skip
+    sandbox.seed(config)
+    sandbox.codedeploy_scenario("web", "fail", at="AfterAllowTestTraffic", reason="smoke test failed")
+    set_image(config, "nginx:2")
+    step = run_step(ws, sandbox, tmp_path)
+    assert step.code == 1
+    out = step.outputs
+    assert out["result"] == "rolled-back" and out["rolled-back-by"] == "codedeploy"
+    assert out["codedeploy-deployment-id"].startswith("d-")
+    assert out["console-url"].endswith(f"/deployments/{out['codedeploy-deployment-id']}?region=us-east-1")
+    assert "| AfterAllowTestTraffic | Failed |" in step.summary
+    assert (
+        "in the AWS console](https://us-east-1.console.aws.amazon.com/codesuite/codedeploy/deployments/"
+        in step.summary
+    )
+
+
+def test_refresh_and_scale_know_the_controller(sandbox: Any, project: Path) -> None:
+    code, result = cli(project, "refresh")
+    assert (code, result.result) == (0, "deployed")
+    assert sandbox.operations.count("CreateDeployment") == 1 and serving(sandbox) == "app:1"
+    sandbox.operations.clear()
+    code, _ = cli(project, "scale", "--tasks", "3")
+    assert code == 0
+    assert "CreateDeployment" not in sandbox.operations and "UpdateService" in sandbox.operations

@@ -227,7 +227,13 @@ def summary_markdown(command: str, result: Result | None, code: int, error: str,
         ]
     if code and r.current_task_definition_arn:
         lines += [f"**Now running:** `{_cell(short_name(r.current_task_definition_arn))}`", ""]
-    if r.lifecycle_stages:
+    if r.lifecycle_events:
+        lines += ["#### CodeDeploy lifecycle events", "", "| Event | Status |", "|---|---|"]
+        lines += [
+            f"| {_cell(e.rsplit(' ', 1)[0])} | {_cell(e.rsplit(' ', 1)[-1])} |" for e in r.lifecycle_events
+        ]
+        lines.append("")
+    elif r.lifecycle_stages:
         lines += ["**Lifecycle stages:** " + " → ".join(_cell(st) for st in r.lifecycle_stages), ""]
     if r.console_url.startswith("https://") and ".console.aws.amazon.com/" in r.console_url:
         lines += [

@@ -63,6 +63,9 @@ class Result:
     console_url: str = ""  # where to watch the deployment (CodeDeploy)
     controller: str = ""  # the service's deployment controller (ECS, CODE_DEPLOY), as the strategy says
     lifecycle_stages: list[str] = field(default_factory=list)  # stages it passed (BLUE_GREEN, LINEAR, CANARY)
+    lifecycle_events: list[str] = field(
+        default_factory=list
+    )  # CodeDeploy events with status ("Install Succeeded")
     message: str = ""
     stopped_tasks: list[StoppedTask] = field(default_factory=list)
     events: list[str] = field(default_factory=list)  # the last service events, oldest first

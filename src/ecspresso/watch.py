@@ -68,6 +68,9 @@ class WaitOutcome:
     timed_out: bool = False
     service_deployment: dict[str, Any] | None = None  # the last DescribeServiceDeployments answer
     stages: list[str] = field(default_factory=list)  # lifecycle stages seen, in order
+    lifecycle_events: list[str] = field(
+        default_factory=list
+    )  # CodeDeploy: "AfterInstall Succeeded", in order
 
     @property
     def ok(self) -> bool:

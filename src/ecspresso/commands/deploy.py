@@ -260,6 +260,7 @@ def _fill_from_outcome(result: Result, outcome: WaitOutcome) -> None:
     sd = outcome.service_deployment or {}
     result.service_deployment_arn = str(sd.get("serviceDeploymentArn") or "")
     result.lifecycle_stages = list(outcome.stages)
+    result.lifecycle_events = list(outcome.lifecycle_events)
 
 
 def desired_count(tasks: int, sv_local: dict[str, Any] | None, remote: dict[str, Any] | None) -> int | None:

@@ -154,15 +154,16 @@ def wait(app: App, req: WaitRequest) -> WaitOutcome:
                                  f"timed out after {format_duration(req.timeout)}: {judged.reason}",
                                  judged.other_task_definition, judged.other_deployment, judged.cause)  # fmt: skip
                 return WaitOutcome(judged, service, polls, elapsed, follow.events, timed_out=True,
-                                   stages=follow.lines)  # fmt: skip
+                                   stages=follow.lines, lifecycle_events=event_lines(target))  # fmt: skip
             timing.sleep(max(0.0, min(interval, req.timeout - elapsed)) if req.timeout else interval)
     except KeyboardInterrupt as exc:
         name = getattr(exc, "signal_name", "SIGINT")
         stopped = Verdict(State.FAILED, f"interrupted by {name} while waiting; CodeDeploy deployment "
                           f"{deployment_id} goes on ({judged.reason})")  # fmt: skip
         return WaitOutcome(stopped, service, polls, timing.now() - t0, follow.events, interrupted=name,
-                           stages=follow.lines)  # fmt: skip
-    outcome = WaitOutcome(judged, service, polls, timing.now() - t0, follow.events, stages=follow.lines)
+                           stages=follow.lines, lifecycle_events=event_lines(target))  # fmt: skip
+    outcome = WaitOutcome(judged, service, polls, timing.now() - t0, follow.events, stages=follow.lines,
+                          lifecycle_events=event_lines(target))  # fmt: skip
     if judged.state is not State.DONE:
         outcome.stopped_tasks = explain_stopped(app, cfg.service)
     return outcome
