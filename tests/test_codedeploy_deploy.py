@@ -145,3 +145,15 @@ def test_refresh_and_scale_know_the_controller(sandbox: Any, project: Path) -> N
     code, _ = cli(project, "scale", "--tasks", "3")
     assert code == 0
     assert "CreateDeployment" not in sandbox.operations and "UpdateService" in sandbox.operations
+
+
+def test_wait_follows_the_deployment_in_progress_or_returns_when_there_is_none(
+    sandbox: Any, project: Path
+) -> None:
+    assert cli(project, "wait")[0] == 0  # nothing in progress
+    set_image(project, "nginx:2")
+    assert cli(project, "deploy", "--no-wait")[0] == 0
+    assert cli(project, "wait", "--until", "codedeploy:AfterAllowTestTraffic")[0] == 0
+    assert service(sandbox)["codedeploy"]["status"] == "InProgress"
+    assert cli(project, "wait")[0] == 0
+    assert serving(sandbox) == "app:2"
