@@ -1,10 +1,8 @@
-"""Changing a service safely, and what to do after a deploy failed.
+"""What to do after a deploy failed, and pointing a service back at a revision.
 
-* :func:`update_service`: UpdateService that survives an ambiguous failure (a 5xx, throttling or a
-  lost connection after botocore's retries may come *after* ECS applied the call): it re-reads the
-  service and carries on from what is true.
-* :func:`update_and_wait`: point the service at a revision and watch that deployment (``rollback``
-  and the automatic rollback).
+* :func:`update_and_wait`: point the service at a revision through its strategy and watch that
+  deployment (``rollback`` and the automatic rollback). The strategy's start survives an
+  ambiguous failure (strategies/ecs.py ``update_service``).
 * :func:`after_failed_deploy`: the decision after a failed deploy, in this order: a newer deploy
   (another job's, someone's change) is never undone; an ECS circuit-breaker rollback is reported
   as ECS's, never repeated; a service that cannot be seen is left alone; otherwise, when asked,
