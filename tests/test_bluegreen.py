@@ -58,7 +58,7 @@ def test_a_rolling_deploy_is_judged_from_its_service_deployment(sandbox: Any, ro
     newest = service_deployments(sandbox)[0]
     assert result.service_deployment_arn == newest["serviceDeploymentArn"]
     assert newest["status"] == "SUCCESSFUL"
-    assert "ListServiceDeployments" in sandbox.operations
+    assert "DescribeServiceDeployments" in sandbox.operations
     assert result.lifecycle_stages == []  # ROLLING has none
 
 
@@ -70,7 +70,7 @@ def test_the_describe_services_judgement_is_the_fallback(sandbox: Any, rolling: 
     code, result = cli(rolling, "deploy")
     assert code == 1 and result.result == "rolled-back" and result.rolled_back_by == "ecs"
     assert result.service_deployment_arn == ""
-    assert sandbox.operations.count("ListServiceDeployments") == 1  # asked once, then not again
+    assert sandbox.operations.count("DescribeServiceDeployments") == 1  # asked once, then not again
 
 
 def test_blue_green_deploy_walks_every_stage(sandbox: Any, bluegreen: Path, capfd: Any) -> None:
@@ -217,3 +217,29 @@ def test_status_shows_the_deployment_in_progress_and_its_pause(
         "IN_PROGRESS POST_TEST_TRAFFIC_SHIFT app:2 (from app:1), paused" in line
         and "ecspresso continue" in line
     )
+
+
+def test_the_service_deployment_named_in_the_answer_is_followed_without_listing(
+    sandbox: Any, rolling: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_image(rolling, "nginx:2")
+    code, result = cli(rolling, "deploy")
+    assert (
+        code == 0 and result.service_deployment_arn == service_deployments(sandbox)[0]["serviceDeploymentArn"]
+    )
+    assert (
+        "ListServiceDeployments" not in sandbox.operations
+    )  # UpdateService named it (currentServiceDeployment)
+    # an endpoint whose answer does not name it: found by listing, created since the command started
+    from ecspresso.strategies import ecs as ecs_strategy
+
+    real = ecs_strategy.update_service
+    monkeypatch.setattr(ecs_strategy, "update_service", lambda *a: {k: v for k, v in real(*a).items()
+                                                                   if k != "currentServiceDeployment"})  # fmt: skip
+    sandbox.operations.clear()
+    set_image(rolling, "nginx:3")
+    code, result = cli(rolling, "deploy")
+    assert (
+        code == 0 and result.service_deployment_arn == service_deployments(sandbox)[0]["serviceDeploymentArn"]
+    )
+    assert "ListServiceDeployments" in sandbox.operations

@@ -52,7 +52,8 @@ def update_and_wait(
         return None
     request = WaitRequest(deployment_id=result.deployment_id, task_definition=target, until=until,
                           timeout=cfg.timeout, since=started, created_at=began.created_at,
-                          previous_task_definition=previous)  # fmt: skip
+                          previous_task_definition=previous,
+                          service_deployment_arn=began.service_deployment_arn)  # fmt: skip
     with app.reporter.phase("Wait for the rollback"):
         return strategy.wait(app, request)
 

@@ -1,9 +1,10 @@
 """Following this command's ECS service deployment while waiting (the I/O around
 :mod:`ecspresso.deployments`).
 
-After UpdateService/CreateService the deployment is found with ListServiceDeployments (created
-since the command started, closest to the deployment ECS answered with, as ecspresso does), then
-read with DescribeServiceDeployments on every poll. Its service revisions are named once
+After UpdateService/CreateService the deployment is the one the answer names
+(``currentServiceDeployment``); where the answer does not name it, it is found with
+ListServiceDeployments (created since the command started, closest to the deployment ECS
+answered with, as ecspresso does). It is read with DescribeServiceDeployments on every poll. Its service revisions are named once
 (DescribeServiceRevisions, ARN -> ``family:revision``). Progress lines are printed when the
 status, stage, counts, traffic or a paused hook change; a paused PAUSE hook is warned about once.
 

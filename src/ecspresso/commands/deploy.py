@@ -172,6 +172,7 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
         since=started,
         created_at=created_at,
         previous_task_definition=serving,
+        service_deployment_arn=started_dep.service_deployment_arn,
     )
     with app.reporter.phase("Wait for the deployment"):
         outcome = strategy.wait(app, request)
@@ -414,7 +415,8 @@ def _create(app: App, opts: DeployOption, result: Result, started: datetime, pro
         return result
     outcome = strategy.wait(app, WaitRequest(deployment_id=result.deployment_id, task_definition=arn, until=until,
                                              timeout=cfg.timeout, fail_after_task_failures=opts.fail_after_task_failures,
-                                             since=started, created_at=created_at))  # fmt: skip
+                                             since=started, created_at=created_at,
+                                             service_deployment_arn=str(created.get("currentServiceDeployment") or "")))  # fmt: skip
     _fill_from_outcome(result, outcome)
     if outcome.ok:
         log.info(f"Service is deployed: {ecs.short_name(arn)}")

@@ -43,6 +43,8 @@ class Started:
     created_at: datetime | None = None
     task_definition: str = ""  # what it deploys
     console_url: str = ""
+    #: the ECS service deployment it started, when the answer names it (``currentServiceDeployment``)
+    service_deployment_arn: str = ""
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,9 @@ def start(app: App, req: StartRequest) -> Started:
     new = primary(updated) or {}
     created = bool(new.get("id")) and new.get("id") != req.before_id
     created_at = new.get("createdAt") if created and isinstance(new.get("createdAt"), datetime) else None
+    sd_arn = str(updated.get("currentServiceDeployment") or "") if created else ""
     return Started(updated, str(new["id"]) if created else "", created_at,
-                   str(new.get("taskDefinition") or expect))  # fmt: skip
+                   str(new.get("taskDefinition") or expect), service_deployment_arn=sd_arn)  # fmt: skip
 
 
 def update_service(app: App, params: dict[str, Any], before_id: str, expect_td: str) -> dict[str, Any]:
