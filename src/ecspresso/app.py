@@ -48,7 +48,10 @@ class GlobalOptions:
         None, "interactive filter command (unused by this port)", env="ECSPRESSO_FILTER_COMMAND"
     )
     poll_interval: float = option(
-        5.0, "seconds between DescribeServices polls while waiting", env="ECSPRESSO_POLL_INTERVAL"
+        5.0,
+        "seconds between polls while nothing is about to change (twice that at most; 1 s when a "
+        "change is near)",
+        env="ECSPRESSO_POLL_INTERVAL",
     )
     max_attempts: int = option(
         8, "AWS API attempts per call (throttling/5xx are retried)", env="ECSPRESSO_MAX_ATTEMPTS"
@@ -59,9 +62,8 @@ class GlobalOptions:
 class Timing:
     """Injectable clock so tests run in milliseconds."""
 
-    poll_interval: float = 5.0
-    max_poll_interval: float = 15.0
-    settle_delay: float = 3.0  # after UpdateService, as ecspresso's delayForServiceChanged
+    poll_interval: float = 1.0  # fast: when something is about to change (see polling.py)
+    max_poll_interval: float = 10.0  # slow: the longest wait while nothing is about to change
 
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
@@ -89,11 +91,7 @@ class App:
         self._config = config
         self._aws = aws
         interval = max(0.0, float(opts.poll_interval))
-        self.timing = timing or Timing(
-            poll_interval=interval,
-            max_poll_interval=max(interval, min(15.0, interval * 3)),
-            settle_delay=min(3.0, interval),
-        )
+        self.timing = timing or Timing(poll_interval=min(1.0, interval), max_poll_interval=interval * 2)
 
     @cached_property
     def ext_str(self) -> dict[str, str]:

@@ -220,7 +220,7 @@ def _stop_in_progress(
         return None
     cfg = app.config
     request = WaitRequest(task_definition=serving, until=WaitUntil("deployed"), timeout=cfg.timeout,
-                          since=datetime.now(UTC), service_deployment_arn=arn, settle=False)  # fmt: skip
+                          since=datetime.now(UTC), service_deployment_arn=arn)  # fmt: skip
     back_result.service_deployment_arn = arn
     with app.reporter.phase("Wait for the rollback"):
         return strategy.wait(app, request)

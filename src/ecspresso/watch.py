@@ -16,6 +16,7 @@ from ecspresso import ecs
 from ecspresso.config import format_duration
 from ecspresso.deployments import WaitUntil, judge
 from ecspresso.errors import AwsError
+from ecspresso.polling import imminent, next_interval
 from ecspresso.report import StoppedTask
 from ecspresso.rollout import (
     State,
@@ -44,7 +45,6 @@ class WaitRequest:
     fail_after_task_failures: int = 0
     since: datetime | None = None  # events older than this are not printed
     wait_for_ecs_rollback: bool = True  # keep polling while ECS rolls back, to report its outcome
-    settle: bool = True  # first give ECS a moment after UpdateService (ecspresso's delayForServiceChanged)
     created_at: datetime | None = (
         None  # our deployment's createdAt (tells newer deployments from stale reads)
     )
@@ -98,9 +98,8 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
         enabled=req.service_deployments and bool(req.deployment_id or req.service_deployment_arn or req.newest_service_deployment),
         newest=req.newest_service_deployment, detailed=req.service_deployment_detail,
     )  # fmt: skip
+    quiet = 0
     try:
-        if req.settle:
-            timing.sleep(timing.settle_delay)
         while True:
             changed = False
             try:
@@ -130,12 +129,20 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
                         created_at=req.created_at,
                         previous_task_definition=req.previous_task_definition,
                     )
-                    verdict = judge(base, tracker.poll() if service is not None else None, req.until)
+                    # ROLLING: the service deployment confirms what DescribeServices shows changing or
+                    # final (one call, not one per poll); strategies with stages are read each poll
+                    ask = service is not None and (tracker.detailed or changed or base.final or polls == 1)
+                    verdict = judge(base, tracker.poll() if ask else tracker.last, req.until)
                     if verdict.final or (
                         verdict.state is State.ROLLING_BACK and not req.wait_for_ecs_rollback
                     ):
                         break
-                interval = timing.poll_interval if changed else min(interval * 1.5, timing.max_poll_interval)
+                quiet = 0 if changed else quiet + 1
+                interval = next_interval(
+                    elapsed=timing.now() - start, quiet_polls=quiet, previous=interval,
+                    about_to_change=imminent(service, req.deployment_id),
+                    fast=timing.poll_interval, slow=timing.max_poll_interval,
+                )  # fmt: skip
             elapsed = timing.now() - start
             if req.timeout and elapsed >= req.timeout:
                 timed_out = True

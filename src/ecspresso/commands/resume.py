@@ -61,8 +61,7 @@ def continue_deployment(app: App, opts: ContinueOption) -> Result:
     if not opts.wait:
         result.result = "ok"
         return result
-    request = WaitRequest(until=until, timeout=cfg.timeout, since=datetime.now(UTC), service_deployment_arn=arn,
-                          settle=False)  # fmt: skip
+    request = WaitRequest(until=until, timeout=cfg.timeout, since=datetime.now(UTC), service_deployment_arn=arn)  # fmt: skip
     with app.reporter.phase("Wait for the deployment"):
         outcome = strategy.wait(app, request)
     result.lifecycle_stages = list(dict.fromkeys([*result.lifecycle_stages, *outcome.stages]))

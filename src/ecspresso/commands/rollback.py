@@ -134,9 +134,7 @@ def _stop_in_progress(
     strategy.stop_in_progress(app, arn)
     outcome = None
     if opts.wait:
-        request = WaitRequest(
-            until=until, timeout=cfg.timeout, since=started, service_deployment_arn=arn, settle=False
-        )
+        request = WaitRequest(until=until, timeout=cfg.timeout, since=started, service_deployment_arn=arn)
         with app.reporter.phase("Wait for the rollback"):
             outcome = strategy.wait(app, request)
     result.duration = app.timing.now() - t0

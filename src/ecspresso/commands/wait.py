@@ -36,7 +36,7 @@ def wait(app: App, opts: WaitOption) -> Result:
     result = Result(command="wait", service=cfg.service, cluster=cfg.cluster,
                     task_definition_arn=str(dep.get("taskDefinition") or ""), deployment_id=str(dep.get("id") or ""))  # fmt: skip
     outcome = strategy.wait(app, WaitRequest(deployment_id=result.deployment_id, task_definition=result.task_definition_arn,
-                                             until=until, timeout=cfg.timeout, settle=False,
+                                             until=until, timeout=cfg.timeout,
                                              fail_after_task_failures=opts.fail_after_task_failures,
                                              since=datetime.now(UTC), newest_service_deployment=True))  # fmt: skip
     result.events, result.stopped_tasks = outcome.events[-10:], outcome.stopped_tasks

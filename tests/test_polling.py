@@ -1,0 +1,53 @@
+"""polling.next_interval / imminent: fast when a change is near, slow while nothing is (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecspresso.polling import WARM, imminent, next_interval
+
+
+def svc(
+    running: int, desired: int = 2, failed: int = 0, rollout: str = "IN_PROGRESS", old_running: int = 2
+) -> dict[str, Any]:
+    return {"deployments": [
+        {"id": "d2", "status": "PRIMARY", "desiredCount": desired, "runningCount": running, "failedTasks": failed,
+         "rolloutState": rollout},
+        {"id": "d1", "status": "ACTIVE", "desiredCount": 2, "runningCount": old_running, "rolloutState": "COMPLETED"},
+    ]}  # fmt: skip
+
+
+def test_about_to_change() -> None:
+    assert imminent(svc(2), "d2")  # all new tasks run: old ones draining, completion is near
+    assert imminent(svc(0, failed=1), "d2")  # a task failed: the circuit breaker is about to decide
+    assert not imminent(svc(1), "d2")  # still placing and pulling
+    assert not imminent(svc(2, rollout="COMPLETED"), "d2")
+    assert not imminent(None)
+
+
+def interval(**kw: Any) -> float:
+    args: dict[str, Any] = {"elapsed": WARM + 1, "quiet_polls": 5, "previous": 4.0, "about_to_change": False,
+                            "fast": 1.0, "slow": 10.0}  # fmt: skip
+    args.update(kw)
+    return next_interval(**args)
+
+
+def test_fast_when_warm_after_a_change_or_about_to_change() -> None:
+    assert interval(elapsed=3.0) == 1.0
+    assert interval(quiet_polls=0) == 1.0
+    assert interval(about_to_change=True) == 1.0
+
+
+def test_slow_grows_by_half_up_to_the_cap() -> None:
+    assert interval() == 6.0
+    assert interval(previous=9.0) == 10.0
+
+
+def test_a_five_minute_quiet_rollout_stays_under_a_third_of_a_request_a_second() -> None:
+    t, previous, polls = 0.0, 1.0, 0
+    while t < 300:
+        previous = next_interval(elapsed=t, quiet_polls=polls, previous=previous, about_to_change=False,
+                                 fast=1.0, slow=10.0)  # fmt: skip
+        t += previous
+        polls += 1
+    assert polls / 300 <= 0.3
