@@ -32,7 +32,6 @@ def main() -> int:
     parser.add_argument("--long", action="store_true", help="add a 300 s rollout for the request rate")
     args = parser.parse_args()
     from ecs_fixtures import make_project, seed_service, set_image
-
     from ecspresso.sandbox import Sandbox
     from ecspresso.sandbox import simulator as sim
 
@@ -67,10 +66,15 @@ def main() -> int:
                 began = starts[0]
                 polls = sum(sb.operations.count(op) for op in POLLING)
                 rows.append((kind, seconds, end - (began + seconds), polls / max(end - began, 0.001)))
-                print(f"{kind:6} T={seconds:>3}s  noticed after {rows[-1][2]:5.2f}s  {rows[-1][3]:.2f} req/s", flush=True)
+                print(
+                    f"{kind:6} T={seconds:>3}s  noticed after {rows[-1][2]:5.2f}s  {rows[-1][3]:.2f} req/s",
+                    flush=True,
+                )
     done = [r[2] for r in rows if r[0] == "stable" and r[1] <= 34]
     failed = [r[2] for r in rows if r[0] == "fail"]
-    print(f"median latency: completion {statistics.median(done):.2f}s, failure {statistics.median(failed):.2f}s")
+    print(
+        f"median latency: completion {statistics.median(done):.2f}s, failure {statistics.median(failed):.2f}s"
+    )
     longest = [r for r in rows if r[1] == 300]
     if longest:
         print(f"five-minute rollout: {longest[0][3]:.2f} requests/s")
