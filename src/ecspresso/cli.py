@@ -263,5 +263,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run(args)[0]
 
 
+def console() -> NoReturn:
+    """The ``ecspresso`` console script and ``python -m ecspresso``: :func:`main`, then exit."""
+    exit_now(main())
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with ``code`` once what it printed is flushed, skipping the interpreter's
+    tear-down (destroying every module and object: ~5 ms after ``version``, ~0.1 s once an AWS
+    client exists).
+
+    atexit handlers still run. With a non-daemon thread still alive, or when flushing fails (a
+    closed pipe), it exits the ordinary way, which joins the thread or reports the failure."""
+    import atexit
+
+    threading = sys.modules.get("threading")
+    if threading is not None and any(
+        t is not threading.main_thread() and not t.daemon and t.is_alive() for t in threading.enumerate()
+    ):
+        raise SystemExit(code)
+    atexit._run_exitfuncs()
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):
+        raise SystemExit(code) from None
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    console()
