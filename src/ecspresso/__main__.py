@@ -4,6 +4,6 @@ Under GitHub Actions (``uses: docker://…`` with ``args:``, or a ``run:`` step)
 what the CLI prints for workflow commands: nothing it prints may become one (ecspresso.gha_guard).
 """
 
-from ecspresso.cli import main
+from ecspresso.cli import console
 
-raise SystemExit(main())  # main() guards its output under GitHub Actions
+console()  # main() guards its output under GitHub Actions; exits without interpreter tear-down

@@ -17,45 +17,10 @@ from ecspresso.config import Config, load_config, load_envfiles, resolve_config_
 from ecspresso.definitions import DefinitionLoader
 from ecspresso.errors import InputError
 from ecspresso.log import get_logger
-from ecspresso.options import option
+from ecspresso.options import GlobalOptions
 from ecspresso.report import Reporter
 
-
-@dataclass
-class GlobalOptions:
-    """ecspresso's global flags (accepted before or after the command name)."""
-
-    config: str = option(
-        "ecspresso.yml", "config file (.yml, .yaml, .json, .jsonnet)", env="ECSPRESSO_CONFIG"
-    )
-    envfile: list[str] = option(
-        [], "dotenv file(s) exported before the config is loaded", env="ECSPRESSO_ENVFILE"
-    )
-    debug: bool = option(False, "debug log and tracebacks", env="ECSPRESSO_DEBUG")
-    ext_str: list[str] = option([], "Jsonnet ext string vars K=V;K2=V2 (repeatable)", env="ECSPRESSO_EXT_STR")
-    ext_code: list[str] = option(
-        [], "Jsonnet ext code vars K=CODE;... (repeatable)", env="ECSPRESSO_EXT_CODE"
-    )
-    timeout: str | None = option(
-        None, "time-out for waiting (Go duration, overrides config)", env="ECSPRESSO_TIMEOUT"
-    )
-    assume_role_arn: str | None = option(
-        None, "role to assume for all AWS calls", env="ECSPRESSO_ASSUME_ROLE_ARN"
-    )
-    log_format: str = option("text", "log format", choices=("text", "json"), env="ECSPRESSO_LOG_FORMAT")
-    color: bool = option(True, "colour the diff output", negatable=True, env="ECSPRESSO_COLOR")
-    filter_command: str | None = option(
-        None, "interactive filter command (unused by this port)", env="ECSPRESSO_FILTER_COMMAND"
-    )
-    poll_interval: float = option(
-        5.0,
-        "seconds between polls while nothing is about to change (twice that at most; 1 s when a "
-        "change is near)",
-        env="ECSPRESSO_POLL_INTERVAL",
-    )
-    max_attempts: int = option(
-        8, "AWS API attempts per call (throttling/5xx are retried)", env="ECSPRESSO_MAX_ATTEMPTS"
-    )
+__all__ = ["App", "GlobalOptions", "Timing"]
 
 
 @dataclass

@@ -34,9 +34,9 @@ class AwsContext:
 
     def _session(self) -> Any:
         if self.session is None:
-            import boto3
+            from ecspresso.api_model import boto3_session
 
-            base = boto3.Session(region_name=self.region or _env_region())
+            base = boto3_session(region_name=self.region or _env_region())
             if self.assume_role_arn:
                 base = _assume_role_session(base, self.assume_role_arn, self._config())
             self.session = base
@@ -80,9 +80,10 @@ def _env_region() -> str | None:
 
 def _assume_role_session(base: Any, role_arn: str, config: Any) -> Any:
     """A boto3 session whose credentials come from STS AssumeRole and refresh before expiry."""
-    import boto3
     from botocore.credentials import DeferredRefreshableCredentials
     from botocore.session import get_session
+
+    from ecspresso.api_model import boto3_session
 
     sts = base.client("sts", config=config)
 
@@ -102,7 +103,7 @@ def _assume_role_session(base: Any, role_arn: str, config: Any) -> Any:
     botocore_session._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]
         refresh_using=refresh, method="assume-role"
     )
-    return boto3.Session(botocore_session=botocore_session, region_name=base.region_name)
+    return boto3_session(botocore_session=botocore_session, region_name=base.region_name)
 
 
 def error_code(exc: BaseException) -> str:

@@ -3,6 +3,11 @@
 Global flags are accepted before or after the command name, and default from their
 ``ECSPRESSO_*`` environment variables. Errors print one line and exit 1 (usage errors: 2); a
 traceback is shown only with ``--debug``.
+
+Start-up stays small: the top-level parser reads the command table (ecspresso.commands.TABLE), so
+``--help``, ``version`` and a usage error import no command module, no AWS SDK and no structlog;
+a command's module is imported when that command is parsed (to run it or print its ``--help``).
+tests/test_startup.py holds this.
 """
 
 from __future__ import annotations
@@ -15,15 +20,14 @@ import signal
 import sys
 import typing
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
-from ecspresso import __version__, log
-from ecspresso.app import App, GlobalOptions
-from ecspresso.config import ECSPRESSO_COMPAT_VERSION
+from ecspresso import ECSPRESSO_COMPAT_VERSION, __version__, log
 from ecspresso.errors import EcspressoError, Interrupted, UsageError
-from ecspresso.options import Command
-from ecspresso.render.limits import one_line
-from ecspresso.report import Reporter, Result
+from ecspresso.options import Command, GlobalOptions
+
+if TYPE_CHECKING:
+    from ecspresso.report import Reporter, Result
 
 PROG = "ecspresso"
 
@@ -31,6 +35,33 @@ PROG = "ecspresso"
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+class _CommandParser:
+    """Stands for a command's parser in the top-level parser's map of commands. The parser is
+    built, and the command's module imported, when argparse hands it the command's arguments
+    (to run it or print its ``--help``): building fifteen parsers costs more than the rest."""
+
+    def __init__(self, *, command_name: str | None = None, **kwargs: Any) -> None:
+        self.command_name = command_name  # None: ``version``, which has global flags only
+        self.kwargs = kwargs
+        self.command: Command | None = None
+        self._parser: _Parser | None = None
+
+    def parser(self) -> _Parser:
+        if self._parser is None:
+            parser = _Parser(**self.kwargs)
+            if self.command_name is not None:
+                from ecspresso.commands import load
+
+                self.command = load(self.command_name)
+                add_options(parser, self.command.options)
+            add_options(parser, GlobalOptions, suppress=True)
+            self._parser = parser
+        return self._parser
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        return self.parser().parse_known_args(args, namespace)
 
 
 def _base_type(tp: Any) -> Any:
@@ -87,20 +118,19 @@ def add_options(parser: argparse.ArgumentParser, cls: type, *, suppress: bool = 
         parser.add_argument(*flags, **kw)
 
 
-def build_parser(commands: dict[str, Command]) -> argparse.ArgumentParser:
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, _CommandParser]]:
+    """The parser and, by command name (and alias), the commands' parsers (see
+    :class:`_CommandParser`). The commands' names and help come from the command table."""
+    from ecspresso.commands import TABLE
+
     parser = _Parser(prog=PROG, description="Deploy to Amazon ECS (ecspresso-compatible).")
     add_options(parser, GlobalOptions)
-    sub = parser.add_subparsers(dest="command", metavar="<command>", parser_class=_Parser)
-    add_options(sub.add_parser("version", help="print the version"), GlobalOptions, suppress=True)
-    seen: set[int] = set()
-    for cmd in commands.values():
-        if id(cmd) in seen:
-            continue
-        seen.add(id(cmd))
-        p = sub.add_parser(cmd.name, help=cmd.help, aliases=list(cmd.aliases), description=cmd.help)
-        add_options(p, cmd.options)
-        add_options(p, GlobalOptions, suppress=True)
-    return parser
+    sub = parser.add_subparsers(dest="command", metavar="<command>", parser_class=cast(Any, _CommandParser))
+    sub.add_parser("version", help="print the version")
+    for name, entry in TABLE.items():
+        sub.add_parser(name, help=entry.help, aliases=list(entry.aliases), description=entry.help,
+                       command_name=name)  # fmt: skip
+    return parser, cast(dict[str, _CommandParser], sub.choices)
 
 
 _AFTER = "__after_command"
@@ -114,14 +144,12 @@ def _build(cls: type, ns: argparse.Namespace) -> Any:
     return cls(**values)
 
 
-def parse_args(
-    argv: Sequence[str], commands: dict[str, Command]
-) -> tuple[GlobalOptions, Command | None, Any]:
+def parse_args(argv: Sequence[str]) -> tuple[GlobalOptions, Command | None, Any]:
     """argv -> (global options, command or None for ``version``, command options)."""
     args = list(argv)
     if not args or args[0] == "help":
         args = ["--help", *args[1:]]
-    parser = build_parser(commands)
+    parser, command_parsers = build_parser()
     ns = parser.parse_args(args)
     gopts = _build(GlobalOptions, ns)
     gopts.ext_str = _flatten(gopts.ext_str)
@@ -138,7 +166,8 @@ def parse_args(
         if ns.command is None:
             raise UsageError("a command is required (see 'ecspresso --help')")
         return gopts, None, None
-    cmd = commands[ns.command]
+    cmd = command_parsers[ns.command].command
+    assert cmd is not None  # its parser parsed the arguments, so it is loaded
     return gopts, cmd, _build(cmd.options, ns)
 
 
@@ -161,38 +190,44 @@ def run(
     argv: Sequence[str],
     *,
     reporter: Reporter | None = None,
-    app_factory: Any = App,
+    app_factory: Any = None,
 ) -> tuple[int, Result | None]:
-    """Parse and run one command; returns (exit code, result). Shared by main() and the Action."""
-    from ecspresso.commands import registry
-
-    commands = registry()
+    """Parse and run one command; returns (exit code, result). Shared by main() and the Action.
+    ``app_factory(gopts, reporter=...)`` builds the run context (default :class:`ecspresso.app.App`)."""
     gopts: GlobalOptions | None = None
     try:
-        gopts, cmd, opts = parse_args(argv, commands)
+        gopts, cmd, opts = parse_args(argv)
         log.configure(
             log_format=gopts.log_format,
             debug=gopts.debug,
             extra_processors=getattr(reporter, "log_processors", ()),
         )
         if cmd is None:
-            (reporter or Reporter()).output(
-                f"ecspresso-py v{__version__} (ecspresso v{ECSPRESSO_COMPAT_VERSION} compatible)"
-            )
+            line = f"ecspresso-py v{__version__} (ecspresso v{ECSPRESSO_COMPAT_VERSION} compatible)"
+            if reporter is None:
+                print(line, flush=True)  # as Reporter().output(line), without importing report
+            else:
+                reporter.output(line)
             return 0, None
+        if app_factory is None:
+            from ecspresso.app import App
+
+            app_factory = App
         app = app_factory(gopts, reporter=reporter)
-        outcome = cmd.run(app, opts)
-        result = outcome if isinstance(outcome, Result) else None
+        result = _result_of(cmd.run(app, opts))
         return (result.exit_code if result else 0), result
     except EcspressoError as exc:
+        from ecspresso.render.limits import one_line
+
+        result = _result_of(exc.result)
         if reporter is not None:
-            reporter.failure(exc, exc.result if isinstance(exc.result, Result) else None)
-        log.get_logger().error(f"FAILED. {one_line(str(exc), limit=4000)}")  # one line, whatever the text
+            reporter.failure(exc, result)
+        log.emit("error", f"FAILED. {one_line(str(exc), limit=4000)}")  # one line, whatever the text
         if gopts is not None and gopts.debug:
             sys.stderr.write(log.redact_traceback(exc))  # secrets in messages and causes too
-        return exc.exit_code, exc.result if isinstance(exc.result, Result) else None
+        return exc.exit_code, result
     except KeyboardInterrupt as exc:
-        log.get_logger().error(f"FAILED. interrupted by {getattr(exc, 'signal_name', 'SIGINT')}")
+        log.emit("error", f"FAILED. interrupted by {getattr(exc, 'signal_name', 'SIGINT')}")
         return 130, None
     except SystemExit as exc:  # --help
         return int(exc.code or 0), None
@@ -200,23 +235,62 @@ def run(
         if gopts is not None and gopts.debug:
             sys.stderr.write(log.redact_traceback(exc))
             return 1, None
+        from ecspresso.render.limits import one_line
+
         detail = one_line(f"{type(exc).__name__}: {exc}", limit=4000)
-        log.get_logger().error(f"FAILED. internal error: {detail} (run with --debug for a traceback)")
+        log.emit("error", f"FAILED. internal error: {detail} (run with --debug for a traceback)")
         return 1, None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """The ``ecspresso`` console script. Under GitHub Actions (a ``run:`` step) nothing it prints
-    may become a workflow command (ecspresso.gha_guard), as for ``python -m ecspresso``."""
-    install_signal_handlers()
-    from ecspresso import gha
+def _result_of(value: object) -> Result | None:
+    if value is None:  # a usage error: no need to import report
+        return None
+    from ecspresso.report import Result
 
-    if gha.in_actions():
+    return value if isinstance(value, Result) else None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code. Under GitHub Actions (a ``run:`` step) nothing it
+    prints may become a workflow command (ecspresso.gha_guard), as for ``python -m ecspresso``."""
+    install_signal_handlers()
+    args = sys.argv[1:] if argv is None else argv
+    if os.environ.get("GITHUB_ACTIONS") == "true":  # gha.in_actions(), without importing gha
+        from ecspresso import gha
+
         with gha.guard_output():
-            return run(sys.argv[1:] if argv is None else argv)[0]
-    code, _ = run(sys.argv[1:] if argv is None else argv)
-    return code
+            return run(args)[0]
+    return run(args)[0]
+
+
+def console() -> NoReturn:
+    """The ``ecspresso`` console script and ``python -m ecspresso``: :func:`main`, then exit."""
+    exit_now(main())
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with ``code`` once what it printed is flushed, skipping the interpreter's
+    tear-down (destroying every module and object: ~5 ms after ``version``, ~0.1 s once an AWS
+    client exists).
+
+    atexit handlers still run. With a non-daemon thread still alive, or when flushing fails (a
+    closed pipe), it exits the ordinary way, which joins the thread or reports the failure."""
+    import atexit
+
+    threading = sys.modules.get("threading")
+    if threading is not None and any(
+        t is not threading.main_thread() and not t.daemon and t.is_alive() for t in threading.enumerate()
+    ):
+        raise SystemExit(code)
+    atexit._run_exitfuncs()
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):
+        raise SystemExit(code) from None
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    console()

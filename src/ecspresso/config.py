@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecspresso import ECSPRESSO_COMPAT_VERSION
 from ecspresso.errors import InputError, UsageError
 from ecspresso.log import get_logger
 from ecspresso.render import limits
@@ -24,9 +25,8 @@ from ecspresso.render import limits
 DEFAULT_CONFIG = "ecspresso.yml"
 AUTO_DETECT = ("ecspresso.yml", "ecspresso.yaml", "ecspresso.json", "ecspresso.jsonnet")
 DEFAULT_TIMEOUT = 600.0
-#: ``required_version`` constraints are checked against the ecspresso release whose behaviour
-#: this port follows, so existing configs (``">= 2.0.0"``) keep working.
-ECSPRESSO_COMPAT_VERSION = "2.8.7"
+# ``required_version`` constraints are checked against ECSPRESSO_COMPAT_VERSION, the ecspresso
+# release whose behaviour this port follows, so existing configs (``">= 2.0.0"``) keep working.
 
 KNOWN_KEYS = frozenset(
     {

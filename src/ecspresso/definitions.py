@@ -105,10 +105,9 @@ class DefinitionLoader:
 
 @functools.cache
 def _ecs_model() -> Any:
-    from botocore.loaders import Loader
-    from botocore.model import ServiceModel
+    from ecspresso.api_model import ecs_service_model  # parsed once for the process
 
-    return ServiceModel(Loader().load_service_model("ecs", "service-2"))
+    return ecs_service_model()
 
 
 _UNKNOWN = re.compile(r'Unknown parameter in (?:input|(\S+)): "([^"]+)"')

@@ -10,25 +10,35 @@ JSON lines (``--log-format json``) carry ``time``, ``level``, ``msg`` and the bo
 Front ends call :func:`configure` once; everything else calls :func:`get_logger` and binds context.
 The GitHub Action adds its own processor (warnings and errors become annotations) through
 ``extra_processors``. Logs go to stderr; results (render, diff, revisions, status) go to stdout.
+
+structlog (which loads asyncio) is imported when a logger is first used, not by this module, nor by
+:func:`configure` or :func:`get_logger`: ``version``, ``--help``, a usage error and a ``render``
+that has nothing to warn about never load it (the front ends print their one ``FAILED.`` line
+with :func:`emit`, through the same processors).
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterable, MutableMapping
-from datetime import UTC, datetime
 from typing import Any, TextIO
-
-import structlog
 
 Processor = Callable[[Any, str, MutableMapping[str, Any]], Any]
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
-_state: dict[str, Any] = {"min_level": 20, "stream": None, "masks": [], "mask_listeners": []}
+_state: dict[str, Any] = {
+    "min_level": 20,
+    "stream": None,
+    "masks": [],
+    "mask_listeners": [],
+    "processors": [],  # the chain after merge_contextvars, renderer last (see configure)
+    "structlog": None,  # the structlog module once get_logger has configured it
+}
 
 
 def _now() -> str:
+    from datetime import UTC, datetime  # here: a run that logs nothing does not import it
+
     return datetime.now(UTC).astimezone().isoformat(timespec="milliseconds")
 
 
@@ -44,6 +54,8 @@ def add_level(_: Any, method: str, event: MutableMapping[str, Any]) -> MutableMa
 
 def filter_level(_: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     if _LEVELS.get(event.get("level", method), 20) < _state["min_level"]:
+        import structlog
+
         raise structlog.DropEvent
     return event
 
@@ -103,6 +115,8 @@ def json_renderer(_: Any, __: str, event: MutableMapping[str, Any]) -> str:
     out = {"time": event.pop("time", _now()), "level": event.pop("level", "info").upper()}
     out["msg"] = event.pop("event", "")
     out.update({k: v for k, v in event.items() if not k.startswith("_")})
+    import json
+
     return json.dumps(out, default=str, ensure_ascii=False)
 
 
@@ -124,29 +138,76 @@ def configure(
     stream: TextIO | None = None,
     extra_processors: Iterable[Processor] = (),
 ) -> None:
-    """Set the log format and level for this process. Safe to call more than once."""
+    """Set the log format and level for this process. Safe to call more than once.
+
+    Cheap: structlog is configured here only if a logger was used already, else when one is."""
     _state["min_level"] = 10 if debug else 20
     _state["stream"] = stream
     renderer: Processor = json_renderer if log_format == "json" else text_renderer
+    _state["processors"] = [add_level, filter_level, add_timestamp, mask_secrets, *extra_processors, renderer]
+    if _state["structlog"] is not None:
+        _configure_structlog(_state["structlog"])
+
+
+def _configure_structlog(structlog: Any) -> None:
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            add_level,
-            filter_level,
-            add_timestamp,
-            mask_secrets,
-            *extra_processors,
-            renderer,
-        ],
+        processors=[structlog.contextvars.merge_contextvars, *_state["processors"]],
         logger_factory=lambda *_: _StreamLogger(),
         wrapper_class=structlog.BoundLogger,
         cache_logger_on_first_use=False,
     )
+    _state["structlog"] = structlog
 
 
 def get_logger(**context: Any) -> Any:
     """A logger; bind ``service=`` and ``cluster=`` to get the ``[service/cluster]`` prefix."""
-    return structlog.get_logger(**context)
+    return _Logger(context)
+
+
+class _Logger:
+    """structlog's logger, made (importing structlog) when first used: a run that logs nothing,
+    such as ``render`` of valid files, never loads structlog."""
+
+    __slots__ = ("_context", "_logger")
+
+    def __init__(self, context: dict[str, Any]) -> None:
+        self._context = context
+        self._logger: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._logger is None:
+            self._logger = _structlog().get_logger(**self._context)
+        return getattr(self._logger, name)
+
+
+def _structlog() -> Any:
+    """The structlog module, configured (see :func:`configure`)."""
+    structlog = _state["structlog"]
+    if structlog is None:
+        import structlog
+
+        _configure_structlog(structlog)
+    return structlog
+
+
+def emit(method: str, message: str) -> None:
+    """Log one line as ``get_logger().<method>(message)`` does. Until a logger has been used
+    (structlog not loaded yet) no context can be bound, so the line goes through the configured
+    processors here, without structlog: the front end's ``FAILED.`` line after a usage error
+    does not load it."""
+    if _state["structlog"] is not None:
+        getattr(_structlog().get_logger(), method)(message)
+        return
+    event: Any = {"event": message}
+    try:
+        for processor in _state["processors"]:
+            event = processor(None, method, event)
+    except Exception as exc:
+        structlog = sys.modules.get("structlog")  # a processor that drops a line imports it
+        if structlog is not None and isinstance(exc, structlog.DropEvent):
+            return
+        raise
+    _StreamLogger().msg(event)
 
 
 configure()

@@ -61,10 +61,10 @@ _CLEARED_WHEN_ABSENT = ("loadBalancers", "volumeConfigurations", "vpcLatticeConf
 
 @functools.cache
 def _ecs_shapes() -> dict[str, Any]:
-    """The ``shapes`` table of botocore's ECS model (loaded once; tests may patch this)."""
-    from botocore.loaders import Loader
+    """The ``shapes`` table of botocore's ECS model (parsed once, see api_model; tests may patch this)."""
+    from ecspresso.api_model import service_model_json
 
-    shapes: dict[str, Any] = Loader().load_service_model("ecs", "service-2")["shapes"]
+    shapes: dict[str, Any] = service_model_json("ecs")["shapes"]
     return shapes
 
 
