@@ -324,7 +324,7 @@ def measures(config: Path, rollout_seconds: float) -> list[Measure]:
             "deploy-instant",
             "deploy, instant rollout (tool overhead)",
             "rollout done at UpdateService (scenario polls=0); ecspresso-py polls with "
-            "ECSPRESSO_POLL_INTERVAL=0 (no settle sleep), fabfuel `--sleep-time 1` (it never sleeps: "
+            "ECSPRESSO_POLL_INTERVAL=0, fabfuel `--sleep-time 1` (it never sleeps: "
             "its first check succeeds); both register a new image and wait for it",
             deploy("0"),
             scenario={"kind": "stable", "polls": 0},
