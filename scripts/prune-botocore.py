@@ -10,7 +10,8 @@ code and from botocore's credential providers and fails when it falls short). Th
 
 - deletes ``botocore/data/<service>`` for every service not in KEEP; the top-level files
   (endpoints.json, partitions.json, _retry.json, sdk-default-configuration.json) all stay;
-- deletes ``examples-1.json`` of the kept services (documentation only, never loaded by a client);
+- deletes ``examples-1.json`` of the kept services (documentation only, never loaded by a client)
+  and nothing else: afterwards each kept service must still have its model and endpoint rule set;
 - deletes ``boto3/data``: boto3's resource models (``boto3.resource``), which the product never uses;
 - fails when a kept service is not in botocore/data (a typo, or a service botocore renamed);
 - then creates a client of every kept service with boto3, from the pruned tree, without a network
@@ -55,6 +56,12 @@ def prune(site: Path, keep: frozenset[str]) -> tuple[list[str], int]:
     boto3_data = site / "boto3" / "data"
     if boto3_data.exists():
         freed += _remove(boto3_data)
+    # a client is created even without its endpoint rule set (botocore falls back to the legacy
+    # endpoints.json routing, silently), so check the files rather than only the clients
+    for service in sorted(keep):
+        for needed in ("service-2.json", "endpoint-rule-set-1.json"):
+            if not list(data.glob(f"{service}/*/{needed}*")):
+                raise SystemExit(f"prune-botocore: {service} has no {needed} left in {data}")
     return removed, freed
 
 

@@ -247,9 +247,12 @@ def _clients(site: Path, services: list[str]) -> subprocess.CompletedProcess[str
         "bad = []\n"
         "for name in sys.argv[2:]:\n"
         "    try:\n"
-        "        s.client(name)\n"
+        "        client = s.client(name)\n"
         "    except Exception as exc:\n"
         "        bad.append(f'{name}: {type(exc).__name__}: {exc}')\n"
+        "        continue\n"
+        "    if client._ruleset_resolver is None:  # botocore fell back to legacy endpoints\n"
+        "        bad.append(f'{name}: no endpoint rule set')\n"
         "print('\\n'.join(bad))\n"
         "sys.exit(1 if bad else 0)\n"
     )
@@ -270,19 +273,38 @@ def test_pruned_botocore_makes_a_client_of_every_service_needed(pruned_site: Pat
     needed = sorted(set(called_services()) | set(credential_services()))
     proc = _clients(pruned_site, needed)
     assert proc.returncode == 0, f"clients the image could not create:\n{proc.stdout}{proc.stderr}"
+    # every file of a needed model is still there, but for the documentation's examples
+    for service in needed:
+        before = {p.relative_to(BOTOCORE / "data") for p in (BOTOCORE / "data" / service).rglob("*")}
+        after = {
+            p.relative_to(pruned_site / "botocore" / "data")
+            for p in (pruned_site / "botocore" / "data" / service).rglob("*")
+        }
+        assert after == {p for p in before if p.name != "examples-1.json"}, (service, before - after)
     # and the pruning did prune: a service nobody calls is gone
     proc = _clients(pruned_site, ["ec2"])
     assert proc.returncode == 1 and "UnknownServiceError" in proc.stdout, proc.stdout + proc.stderr
 
 
-def test_prune_refuses_a_kept_name_botocore_does_not_have(tmp_path: Path) -> None:
+def test_prune_refuses_a_kept_name_botocore_does_not_have_or_a_kept_model_without_its_files(
+    tmp_path: Path,
+) -> None:
     data = tmp_path / "botocore" / "data"
-    for name in ("ecs", "ec2"):
+    for name in ("ecs", "ec2", "logs"):
         (data / name / "2014-11-13").mkdir(parents=True)
+        for f in ("service-2.json.gz", "endpoint-rule-set-1.json.gz", "examples-1.json"):
+            (data / name / "2014-11-13" / f).write_text("{}")
     (data / "endpoints.json").write_text("{}")
     script = _load_script()
     with pytest.raises(SystemExit, match="ecss"):
         script.prune(tmp_path, frozenset({"ecs", "ecss"}))
+    (data / "logs" / "2014-11-13" / "endpoint-rule-set-1.json.gz").unlink()
+    with pytest.raises(SystemExit, match=r"logs has no endpoint-rule-set-1\.json"):
+        script.prune(tmp_path, frozenset({"ecs", "logs"}))
     removed, _ = script.prune(tmp_path, frozenset({"ecs"}))
-    assert removed == ["ec2"]
+    assert removed == ["logs"]  # ec2 went in the run that failed above
     assert sorted(p.name for p in data.iterdir()) == ["ecs", "endpoints.json"]
+    assert sorted(p.name for p in (data / "ecs" / "2014-11-13").iterdir()) == [
+        "endpoint-rule-set-1.json.gz",
+        "service-2.json.gz",
+    ]
