@@ -29,8 +29,13 @@ RUN if [ -n "$OFFLINE" ]; then export PIP_NO_INDEX=1 PIP_FIND_LINKS=/deps; fi \
 
 COPY pyproject.toml README.md /src/
 COPY src/ /src/src/
+# Only the botocore models of the services the product calls (ecspresso.aws_services.KEEP; the
+# other ~430 are ~21 MB), no boto3 resource models; the script then creates a client of each kept
+# service, so a model pruned too far fails here.
+COPY scripts/prune-botocore.py /deps/
 RUN if [ -n "$OFFLINE" ]; then export PIP_NO_INDEX=1 PIP_FIND_LINKS=/deps; fi \
  && /opt/venv/bin/pip install --no-deps /src \
+ && /opt/venv/bin/python /deps/prune-botocore.py \
  && /opt/venv/bin/pip uninstall --yes pip setuptools \
  && /opt/venv/bin/python -m compileall -q -j0 --invalidation-mode unchecked-hash /opt/venv/lib
 

@@ -779,7 +779,7 @@ def main() -> int:
     parser.add_argument("--image", default=os.environ.get("IMAGE", "localhost/ecspresso-py:dev"))
     parser.add_argument(
         "--base",
-        default=os.environ.get("BASE", "localhost/debian-py:bookworm"),
+        default=os.environ.get("BASE", "localhost/debian-py:bookworm-slim"),
         help="base image, for its size",
     )
     parser.add_argument("--runs", type=int, default=5, help="start-up runs (median)")
