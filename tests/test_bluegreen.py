@@ -69,7 +69,7 @@ def test_the_describe_services_judgement_is_the_fallback(sandbox: Any, rolling: 
     set_image(rolling, "nginx:broken")
     code, result = cli(rolling, "deploy")
     assert code == 1 and result.result == "rolled-back" and result.rolled_back_by == "ecs"
-    assert result.service_deployment_arn == ""
+    assert ":service-deployment/" in result.service_deployment_arn  # named by ECS's answer, though never read
     assert sandbox.operations.count("DescribeServiceDeployments") == 1  # asked once, then not again
 
 
@@ -243,3 +243,13 @@ def test_the_service_deployment_named_in_the_answer_is_followed_without_listing(
         code == 0 and result.service_deployment_arn == service_deployments(sandbox)[0]["serviceDeploymentArn"]
     )
     assert "ListServiceDeployments" in sandbox.operations
+
+
+def test_a_strategy_with_stages_falls_back_once_when_the_api_is_not_answered(
+    sandbox: Any, bluegreen: Path
+) -> None:
+    sandbox.fault("DescribeServiceDeployments", "UnknownOperationException", status=400, times=-1)
+    set_image(bluegreen, "nginx:2")
+    code, result = cli(bluegreen, "deploy")
+    assert (code, result.result) == (0, "deployed")  # judged from DescribeServices
+    assert sandbox.operations.count("DescribeServiceDeployments") == 1  # asked once, then not again

@@ -205,8 +205,7 @@ def _stop_in_progress(
     (StopServiceDeployment ROLLBACK) and wait for that; None when it is not (then the caller
     updates the service to ``serving``). ECS returns to the deployment's source revision, which
     is the revision that was serving."""
-    sd = outcome.service_deployment or {}
-    ours = {str(sd.get("serviceDeploymentArn") or ""), back_result.deployment_id} - {""}
+    ours = {outcome.service_deployment_arn, back_result.deployment_id} - {""}
     running = strategy.in_progress(app) if ours else None
     if running is None or running.id not in ours:
         return None

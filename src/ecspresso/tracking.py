@@ -64,7 +64,7 @@ class ServiceDeploymentTracker:
         if not self.enabled:
             return None
         try:
-            if not self.detailed and not self.given:
+            if not self.arn and not self.detailed and not self.newest:
                 return self._brief()
             if not self.arn and not self._find():
                 return None
@@ -81,7 +81,8 @@ class ServiceDeploymentTracker:
         if not found:
             return self.last
         sd = dict(found[0])
-        self._name_revisions(sd)
+        if self.detailed or self.given:
+            self._name_revisions(sd)  # for progress lines and the rollback's target; ROLLING needs no names
         self._report(sd)
         self.last = sd
         return sd

@@ -67,6 +67,7 @@ class WaitOutcome:
     interrupted: str = ""  # signal name when the wait was interrupted
     timed_out: bool = False
     service_deployment: dict[str, Any] | None = None  # the last DescribeServiceDeployments answer
+    service_deployment_arn: str = ""  # the service deployment followed (known even when not read)
     stages: list[str] = field(default_factory=list)  # lifecycle stages seen, in order
     lifecycle_events: list[str] = field(
         default_factory=list
@@ -129,9 +130,9 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
                         created_at=req.created_at,
                         previous_task_definition=req.previous_task_definition,
                     )
-                    # ROLLING: the service deployment confirms what DescribeServices shows changing or
-                    # final (one call, not one per poll); strategies with stages are read each poll
-                    ask = service is not None and (tracker.detailed or changed or base.final or polls == 1)
+                    # ROLLING: the service deployment confirms what DescribeServices shows as final
+                    # (one call at the end, not one per poll); strategies with stages are read each poll
+                    ask = service is not None and (tracker.detailed or base.final)
                     verdict = judge(base, tracker.poll() if ask else tracker.last, req.until)
                     if verdict.final or (
                         verdict.state is State.ROLLING_BACK and not req.wait_for_ecs_rollback
@@ -159,7 +160,8 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
             f"interrupted by {name} while waiting; the deployment is still in progress ({state})",
         )
         return WaitOutcome(verdict, service, polls, timing.now() - start, messages, interrupted=name,
-                           service_deployment=tracker.last, stages=tracker.stages)  # fmt: skip
+                           service_deployment=tracker.last, service_deployment_arn=tracker.arn,
+                           stages=tracker.stages)  # fmt: skip
     outcome = WaitOutcome(
         verdict,
         service,
@@ -168,6 +170,7 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
         messages,
         timed_out=timed_out,
         service_deployment=tracker.last,
+        service_deployment_arn=tracker.arn,
         stages=tracker.stages,
     )
     if verdict.state is not State.DONE and req.deployment_id:

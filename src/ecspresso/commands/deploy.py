@@ -258,8 +258,7 @@ def _changes(params: dict[str, Any], service: dict[str, Any]) -> bool:
 def _fill_from_outcome(result: Result, outcome: WaitOutcome) -> None:
     result.events = outcome.events[-10:]
     result.stopped_tasks = outcome.stopped_tasks
-    sd = outcome.service_deployment or {}
-    result.service_deployment_arn = str(sd.get("serviceDeploymentArn") or "")
+    result.service_deployment_arn = outcome.service_deployment_arn
     result.lifecycle_stages = list(outcome.stages)
     result.lifecycle_events = list(outcome.lifecycle_events)
 

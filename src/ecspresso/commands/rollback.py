@@ -92,7 +92,7 @@ def _raise_if_not_ok(
     if outcome is None or outcome.ok or (rolled_back_is_ok and outcome.verdict.state is State.ROLLED_BACK):
         if outcome is not None:
             result.service_deployment_arn = result.service_deployment_arn or str(
-                (outcome.service_deployment or {}).get("serviceDeploymentArn") or ""
+                outcome.service_deployment_arn
             )
         return
     explain_failure(app, outcome)

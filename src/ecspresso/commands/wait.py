@@ -40,8 +40,7 @@ def wait(app: App, opts: WaitOption) -> Result:
                                              fail_after_task_failures=opts.fail_after_task_failures,
                                              since=datetime.now(UTC), newest_service_deployment=True))  # fmt: skip
     result.events, result.stopped_tasks = outcome.events[-10:], outcome.stopped_tasks
-    sd = outcome.service_deployment or {}
-    result.service_deployment_arn = str(sd.get("serviceDeploymentArn") or "")
+    result.service_deployment_arn = outcome.service_deployment_arn
     result.lifecycle_stages = list(outcome.stages)
     if outcome.ok:
         app.log.info(
