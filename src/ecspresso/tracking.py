@@ -51,7 +51,6 @@ class ServiceDeploymentTracker:
         self.newest = newest  # `wait`: the service's newest deployment, whoever started it
         self.enabled = enabled
         self.detailed = detailed  # False: the ListServiceDeployments brief (status, reason) is enough
-        self.given = bool(arn) or newest  # a known deployment, or the newest: read it whole
         self.attempts = 0
         self.last: dict[str, Any] | None = None
         self.names: dict[str, str] = {}
@@ -81,8 +80,8 @@ class ServiceDeploymentTracker:
         if not found:
             return self.last
         sd = dict(found[0])
-        if self.detailed or self.given:
-            self._name_revisions(sd)  # for progress lines and the rollback's target; ROLLING needs no names
+        if self.detailed:
+            self._name_revisions(sd)  # for the progress lines; ROLLING shows DescribeServices' instead
         self._report(sd)
         self.last = sd
         return sd
