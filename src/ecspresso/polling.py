@@ -15,8 +15,9 @@ poll up to ``slow`` (twice ``--poll-interval``: 10 s by default). A ROLLING serv
 read only when DescribeServices shows a change or an end, so a poll is one request.
 
 Measured with bench/detection.py against the sandbox at the defaults (2026-11-29): a completion
-is noticed 0.25 s after it happens (median over completion times 6-34 s), a failure 0.47 s; a
-five-minute rollout averages 0.23 requests/s, the first 30 s about 1-1.8 requests/s. Account-wide
+is noticed 0.18 s after it happens (median over completion times 6-34 s; 3.4 s for one just past
+the 30 s fast window), a failure 0.18 s; a five-minute rollout averages 0.23 requests/s, the
+first 30 s about 1-1.5 requests/s. Account-wide
 (ECS allows about 20 DescribeServices a second per account and Region): one service deploying
 stays far below; 50 services started at the same moment ask about 50-90 a second during their
 first 30 s, are throttled, and back off (watch.py doubles the interval on each throttled answer
