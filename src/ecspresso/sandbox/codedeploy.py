@@ -68,26 +68,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ecspresso.deployments import CODEDEPLOY_EVENTS
 from ecspresso.sandbox import task_sets as tsets
 from ecspresso.sandbox.model import utcnow
 
-EVENTS = (
-    "BeforeInstall",
-    "Install",
-    "AfterInstall",
-    "AllowTestTraffic",
-    "AfterAllowTestTraffic",
-    "BeforeAllowTraffic",
-    "AllowTraffic",
-    "AfterAllowTraffic",
-)
-HOOK_EVENTS = (
-    "BeforeInstall",
-    "AfterInstall",
-    "AfterAllowTestTraffic",
-    "BeforeAllowTraffic",
-    "AfterAllowTraffic",
-)
+#: CodeDeploy's lifecycle events of an ECS deployment, and those a hook may name: the names
+#: CodeDeploy defines, shared with the client (ecspresso.deployments, ecspresso.codedeploy)
+EVENTS = CODEDEPLOY_EVENTS
 KINDS = ("succeed", "fail", "never")
 ACTIVE = ("Created", "Queued", "InProgress", "Baking", "Ready")
 FINAL = ("Succeeded", "Failed", "Stopped")

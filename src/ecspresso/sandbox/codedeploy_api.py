@@ -265,18 +265,23 @@ def _list_deployment_targets(self: Any) -> Any:
         return _result(_page(self, "targetIds", ids))
 
 
+def _unfinished(backend: Any, deployment_id: str) -> Any:
+    """The deployment, which must not have finished (StopDeployment, ContinueDeployment)."""
+    dep = backend.get_deployment(deployment_id)
+    if dep.status in cdm.FINAL:
+        raise _error(
+            "DeploymentAlreadyCompletedException", f"The deployment {deployment_id} has already completed."
+        )
+    return dep
+
+
 def _stop_deployment(self: Any) -> Any:
     backend = self.codedeploy_backend
     deployment_id = self._get_param("deploymentId")
     if not deployment_id:
         raise _error("DeploymentIdRequiredException", "At least one deployment ID must be specified.")
     with SIMULATOR.lock:
-        dep = backend.get_deployment(deployment_id)
-        if dep.status in cdm.FINAL:
-            raise _error(
-                "DeploymentAlreadyCompletedException",
-                f"The deployment {deployment_id} has already completed.",
-            )
+        dep = _unfinished(backend, deployment_id)
         run = cdm.run_of(dep)
         if run is None:  # not simulated (not ECS): it just stops
             dep.status = "Stopped"
@@ -295,12 +300,7 @@ def _continue_deployment(self: Any) -> Any:
     deployment_id = self._get_param("deploymentId")
     wait_type = self._get_param("deploymentWaitType") or "READY_WAIT"
     with SIMULATOR.lock:
-        dep = backend.get_deployment(deployment_id)
-        if dep.status in cdm.FINAL:
-            raise _error(
-                "DeploymentAlreadyCompletedException",
-                f"The deployment {deployment_id} has already completed.",
-            )
+        dep = _unfinished(backend, deployment_id)
         run = cdm.run_of(dep)
         if wait_type not in ("READY_WAIT", "TERMINATION_WAIT"):
             raise _error("InvalidDeploymentWaitTypeException", f"The wait type {wait_type} is invalid.")

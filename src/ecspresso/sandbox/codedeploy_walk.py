@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ecspresso.codedeploy import HOOK_EVENTS
 from ecspresso.sandbox import task_sets as tsets
 from ecspresso.sandbox.codedeploy import (
     _MAX_CATCH_UP,
     _ROLLBACK_FROM,
     EVENTS,
-    HOOK_EVENTS,
     RUN_ATTR,
     CdScenario,
     Run,

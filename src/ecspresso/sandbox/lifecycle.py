@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from ecspresso.sandbox.model import CIRCUIT_BREAKER_FAILED, STAGES, Rollout, Scenario, add_event, utcnow
+from ecspresso.deployments import STAGES
+from ecspresso.sandbox.model import CIRCUIT_BREAKER_FAILED, Rollout, Scenario, add_event, utcnow
 from ecspresso.sandbox.service_deployments import HookRun, ServiceDeployment
 
 if TYPE_CHECKING:

@@ -13,22 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ecspresso.deployments import STAGES, STRATEGIES_WITH_STAGES
+
 KINDS = ("stable", "fail", "never")
-#: ECS-native deployment strategies that walk a service deployment through lifecycle stages
-TRAFFIC_STRATEGIES = ("BLUE_GREEN", "LINEAR", "CANARY")
-#: the lifecycle stages of a service deployment, in order (ecspresso 2.8.6's ``lifecycleStages``)
-STAGES = (
-    "RECONCILE_SERVICE",
-    "PRE_SCALE_UP",
-    "SCALE_UP",
-    "POST_SCALE_UP",
-    "TEST_TRAFFIC_SHIFT",
-    "POST_TEST_TRAFFIC_SHIFT",
-    "PRODUCTION_TRAFFIC_SHIFT",
-    "POST_PRODUCTION_TRAFFIC_SHIFT",
-    "BAKE_TIME",
-    "CLEAN_UP",
-)
+#: ECS-native deployment strategies that walk a service deployment through lifecycle stages, and
+#: those stages in order: the names ECS defines, shared with the client (ecspresso.deployments)
+TRAFFIC_STRATEGIES = STRATEGIES_WITH_STAGES
 #: where a PAUSE hook may be configured (not TEST_TRAFFIC_SHIFT / PRODUCTION_TRAFFIC_SHIFT, as in ECS)
 PAUSE_STAGES = (
     "RECONCILE_SERVICE",
