@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecspresso.deployments import WaitUntil
+from ecspresso.deployments import WaitUntil, percent
 from ecspresso.rollout import State, Verdict
 
 CODEDEPLOY_ROLLBACK = "codedeploy-rollback"
@@ -90,8 +90,7 @@ def progress(deployment: dict[str, Any], target: dict[str, Any] | None) -> str:
         (t for t in (target or {}).get("taskSetsInfo") or [] if t.get("taskSetLabel") == "Green"), None
     )
     if green is not None:
-        weight = float(green.get("trafficWeight") or 0)
-        parts.append(f"green {int(weight) if weight.is_integer() else weight}% "
+        parts.append(f"green {percent(green.get('trafficWeight') or 0)}% "
                      f"({green.get('runningCount', 0)}/{green.get('desiredCount', 0)} running)")  # fmt: skip
     return ": ".join([parts[0], ", ".join(parts[1:])]) if len(parts) > 1 else parts[0]
 

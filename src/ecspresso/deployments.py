@@ -155,8 +155,9 @@ def judge(base: Verdict, sd: dict[str, Any] | None, until: WaitUntil) -> Verdict
     return Verdict(State.PENDING, f"{where}; {base.reason}" if base.state is State.PENDING else where)
 
 
-def _percent(value: Any) -> str:
-    """ECS reports traffic weights as doubles: ``100.0`` -> ``100``, ``12.5`` stays."""
+def percent(value: Any) -> str:
+    """ECS and CodeDeploy report traffic weights and scales as doubles: ``100.0`` -> ``100``,
+    ``12.5`` stays."""
     number = float(value)
     return str(int(number)) if number.is_integer() else f"{number:g}"
 
@@ -178,7 +179,7 @@ def progress_line(sd: dict[str, Any], names: dict[str, str]) -> str:
             f"target {name}".rstrip()
             + f" {target.get('runningTaskCount', 0)}/{target.get('requestedTaskCount', 0)} running"
         )
-        weights = [f"{label} {_percent(target[key])}%" for label, key in (("production", "requestedProductionTrafficWeight"),
+        weights = [f"{label} {percent(target[key])}%" for label, key in (("production", "requestedProductionTrafficWeight"),
                    ("test", "requestedTestTrafficWeight")) if target.get(key) is not None]  # fmt: skip
         if weights:
             parts.append(", ".join(weights))

@@ -76,8 +76,7 @@ def list_task_definition_arns(
     app: App, family: str, *, sort: str = "ASC", status: str = "ACTIVE"
 ) -> list[str]:
     """Every revision ARN of ``family`` (paginated), oldest first with ``ASC``."""
-    return list(_paginate(app, "list_task_definitions", "taskDefinitionArns",
-                          familyPrefix=family, sort=sort, status=status))  # fmt: skip
+    return list(iter_task_definition_arns(app, family, sort=sort, status=status))
 
 
 def iter_task_definition_arns(

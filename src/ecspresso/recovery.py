@@ -20,7 +20,14 @@ from ecspresso.codedeploy_rollout import CODEDEPLOY_ROLLBACK
 from ecspresso.deployments import WaitUntil
 from ecspresso.errors import AwsError, EcspressoError
 from ecspresso.report import Result
-from ecspresso.rollout import ECS_ROLLBACK, State, newer_deployment, primary, replacement_verdict
+from ecspresso.rollout import (
+    ECS_ROLLBACK,
+    State,
+    is_newer_release,
+    newer_deployment,
+    primary,
+    replacement_verdict,
+)
 from ecspresso.strategies import StartRequest
 from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure, failure_reason
 
@@ -147,7 +154,8 @@ def _roll_back(
     newer = newer_deployment(service, deployment_id=result.deployment_id, created_at=created_at)
     if newer is not None:
         result.result = "superseded"
-        kind = "a newer release" if _is_newer_release(newer, failed_td) else "a change made by someone else"
+        newer_td = str(newer.get("taskDefinition") or "")
+        kind = "a newer release" if is_newer_release(newer_td, failed_td) else "a change made by someone else"
         result.message = (f"{head}; not rolling back: deployment {newer.get('id')} "
                           f"({ecs.short_name(str(newer.get('taskDefinition')))}), {kind}, started after this one")  # fmt: skip
         return 1
@@ -211,23 +219,35 @@ def _stop_in_progress(
         return None
     arn = running.id
     try:
-        strategy.stop_in_progress(app, arn)
+        outcome_back = stop_and_wait(app, strategy, arn, until=WaitUntil("deployed"), task_definition=serving)
     except AwsError as exc:
         if exc.transient:
             raise
         app.log.warning(f"ECS cannot roll the service deployment back ({exc}): updating the service instead")
         return None
-    cfg = app.config
-    request = WaitRequest(task_definition=serving, until=WaitUntil("deployed"), timeout=cfg.timeout,
-                          since=datetime.now(UTC), service_deployment_arn=arn)  # fmt: skip
     back_result.service_deployment_arn = arn
+    return outcome_back
+
+
+def stop_and_wait(
+    app: App,
+    strategy: Strategy,
+    deployment_id: str,
+    *,
+    until: WaitUntil,
+    task_definition: str = "",
+    wait: bool = True,
+) -> WaitOutcome | None:
+    """Ask the deployment controller to roll an in-progress deployment back itself
+    (StopServiceDeployment ROLLBACK, CodeDeploy's StopDeployment with rollback) and follow it
+    (None with ``wait=False``): ``rollback`` and the automatic rollback both go this way."""
+    strategy.stop_in_progress(app, deployment_id)
+    if not wait:
+        return None
+    request = WaitRequest(task_definition=task_definition, until=until, timeout=app.config.timeout,
+                          since=datetime.now(UTC), service_deployment_arn=deployment_id)  # fmt: skip
     with app.reporter.phase("Wait for the rollback"):
         return strategy.wait(app, request)
-
-
-def _is_newer_release(dep: dict[str, Any], ours: str) -> bool:
-    theirs = str(dep.get("taskDefinition") or "")
-    return ecs.family_of(theirs) == ecs.family_of(ours) and ecs.revision_of(theirs) > ecs.revision_of(ours)
 
 
 def _current_td(service: dict[str, Any] | None) -> str:

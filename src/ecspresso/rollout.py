@@ -85,6 +85,13 @@ def _family_revision(arn: str) -> tuple[str, int]:
     return family, int(rev) if rev.isdigit() else 0
 
 
+def is_newer_release(theirs: str, ours: str) -> bool:
+    """Whether task definition ``theirs`` is a later revision of ``ours``'s family."""
+    family, revision = _family_revision(ours)
+    their_family, their_revision = _family_revision(theirs)
+    return family == their_family and their_revision > revision
+
+
 def _short(arn: str) -> str:
     return arn.rsplit("/", 1)[-1]
 
@@ -138,9 +145,7 @@ def replacement_verdict(
                        prim_td, str(prim.get("id") or ""), ECS_ROLLBACK)  # fmt: skip
     if task_definition and prim_td == task_definition:
         return None
-    family, revision = _family_revision(task_definition)
-    prim_family, prim_revision = _family_revision(prim_td)
-    if family == prim_family and prim_revision > revision:
+    if is_newer_release(prim_td, task_definition):
         return Verdict(State.SUPERSEDED, f"superseded by deployment {prim.get('id')} ({_short(prim_td)}), "
                        "a newer release started after this one", prim_td, str(prim.get("id") or ""),
                        NEWER_RELEASE)  # fmt: skip

@@ -81,7 +81,7 @@ class ServiceDeploymentTracker:
             return self.last
         sd = dict(found[0])
         if self.detailed:
-            self._name_revisions(sd)  # for the progress lines; ROLLING shows DescribeServices' instead
+            self.name_revisions(sd)  # for the progress lines; ROLLING shows DescribeServices' instead
         self._report(sd)
         self.last = sd
         return sd
@@ -132,7 +132,8 @@ class ServiceDeploymentTracker:
         self.app.log.info(f"Service deployment {self.arn.rsplit('/', 1)[-1]}")
         return True
 
-    def _name_revisions(self, sd: dict[str, Any]) -> None:
+    def name_revisions(self, sd: dict[str, Any]) -> None:
+        """ARN -> ``family:revision`` for the target and source revisions not named yet."""
         arns = [str(r.get("arn")) for r in [sd.get("targetServiceRevision") or {}, *(sd.get("sourceServiceRevisions") or [])]
                 if r.get("arn") and str(r.get("arn")) not in self.names]  # fmt: skip
         if not arns:

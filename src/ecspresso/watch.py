@@ -221,21 +221,21 @@ def _report_progress(
 
 
 def report_events(
-    app: App, service: dict[str, Any] | None, seen: set[str], messages: list[str], since: datetime | None
+    app: App,
+    service: dict[str, Any] | None,
+    seen: set[str],
+    lines: dict[str, str],
+    messages: list[str],
+    since: datetime | None,
 ) -> bool:
-    """Print the service's new events (and deployment lines); True when something changed."""
-    lines: dict[str, str] = {}
+    """Print the service's new events and changed deployment lines (``seen`` and ``lines``
+    remember what was printed); True when something changed."""
     return _report_progress(app.log, service, seen, lines, messages, since)
 
 
-def explain_stopped(app: App, service: str) -> list[StoppedTask]:
-    """The service's recently stopped tasks, whoever started them (CodeDeploy task sets)."""
-    del service  # the configured service is listed (ListTasks serviceName)
-    return stopped_tasks(app, "")
-
-
 def stopped_tasks(app: App, deployment_id: str, limit: int = 10) -> list[StoppedTask]:
-    """STOPPED tasks started by ``deployment_id``, newest first, with their reasons."""
+    """STOPPED tasks started by ``deployment_id`` (``""``: the service's, whoever started them, as
+    for CodeDeploy task sets), newest first, with their reasons."""
     try:
         arns = ecs.list_service_task_arns(
             app, desired_status="STOPPED", service=app.config.service, started_by=deployment_id

@@ -13,13 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ecspresso import ecs
 from ecspresso.app import App
 from ecspresso.errors import EcspressoError
 from ecspresso.options import Command, DryRunOptions, WaitOptions, option
 from ecspresso.report import Result, failed
 from ecspresso.rollout import State
-from ecspresso.strategies import check_wait_until, choose
+from ecspresso.strategies import check_wait_until, of_service
 from ecspresso.watch import WaitRequest, explain_failure
 
 
@@ -34,12 +33,7 @@ class ContinueOption(DryRunOptions, WaitOptions):
 
 def continue_deployment(app: App, opts: ContinueOption) -> Result:
     cfg = app.config
-    service = ecs.describe_service(app, include_tags=False)
-    if service is None:
-        raise EcspressoError(f"service {cfg.service} not found in cluster {cfg.cluster}")
-    strategy = choose(service)
-    strategy.ensure_supported()
-    until = strategy.wait_until(opts.wait_until)
+    _, strategy, until = of_service(app, opts.wait_until)
     deployment = strategy.in_progress(app)
     if deployment is None:
         raise EcspressoError("nothing to continue: no deployment of the service is in progress")

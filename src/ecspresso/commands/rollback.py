@@ -17,11 +17,11 @@ from ecspresso.app import App
 from ecspresso.deployments import WaitUntil
 from ecspresso.errors import EcspressoError, UsageError
 from ecspresso.options import Command, DryRunOptions, SuspendAutoScalingOptions, WaitOptions, option
-from ecspresso.recovery import update_and_wait
+from ecspresso.recovery import stop_and_wait, update_and_wait
 from ecspresso.report import Result, failed
 from ecspresso.rollout import State
-from ecspresso.strategies import InProgress, Strategy, choose
-from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure
+from ecspresso.strategies import InProgress, Strategy, of_service
+from ecspresso.watch import WaitOutcome, explain_failure
 
 
 @dataclass
@@ -43,16 +43,11 @@ def rollback(app: App, opts: RollbackOption) -> Result:
     log = app.log
     started = datetime.now(UTC)
     t0 = app.timing.now()
-    service = ecs.describe_service(app)
-    if service is None:
-        raise EcspressoError(f"service {cfg.service} not found in cluster {cfg.cluster}")
-    strategy = choose(service)
-    strategy.ensure_supported()
-    until = strategy.wait_until(opts.wait_until, command="rollback")
+    service, strategy, until = of_service(app, opts.wait_until, command="rollback", tags=True)
     current = str(service.get("taskDefinition") or "")
     running = strategy.in_progress(app)
     if running is not None:
-        return _stop_in_progress(app, opts, strategy, running, until, started, t0)
+        return _stop_in_progress(app, opts, strategy, running, until, t0)
     target = rollback_target(app, current, opts.revision)
     result = Result(command="rollback", service=cfg.service, cluster=cfg.cluster,
                     task_definition_arn=target, previous_task_definition_arn=current, rollback_target_arn=target)  # fmt: skip
@@ -110,7 +105,6 @@ def _stop_in_progress(
     strategy: Strategy,
     deployment: InProgress,
     until: WaitUntil,
-    started: datetime,
     t0: float,
 ) -> Result:
     """A service deployment is in progress: ECS rolls it back to its source revision
@@ -131,12 +125,7 @@ def _stop_in_progress(
         app.log.info("DRY RUN OK")
         result.result = "dry-run"
         return result
-    strategy.stop_in_progress(app, arn)
-    outcome = None
-    if opts.wait:
-        request = WaitRequest(until=until, timeout=cfg.timeout, since=started, service_deployment_arn=arn)
-        with app.reporter.phase("Wait for the rollback"):
-            outcome = strategy.wait(app, request)
+    outcome = stop_and_wait(app, strategy, arn, until=until, wait=opts.wait)
     result.duration = app.timing.now() - t0
     _raise_if_not_ok(app, result, outcome, target_name or "its source revision", rolled_back_is_ok=True)
     result.result, result.rolled_back, result.rolled_back_by = "rolled-back", True, "ecspresso"

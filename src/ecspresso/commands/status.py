@@ -27,6 +27,7 @@ from typing import Any
 
 from ecspresso import ecs
 from ecspresso.app import App
+from ecspresso.deployments import percent
 from ecspresso.errors import EcspressoError
 from ecspresso.options import Command, option
 from ecspresso.report import Result
@@ -63,16 +64,11 @@ def _task_set_line(ts: dict[str, Any]) -> str:
         f"desired:{ts.get('computedDesiredCount', 0)} pending:{ts.get('pendingCount', 0)} "
         f"running:{ts.get('runningCount', 0)} {ts.get('stabilityStatus', '')}"
         + (
-            f" scale:{_num((ts.get('scale') or {}).get('value'))}%"
+            f" scale:{percent((ts.get('scale') or {}).get('value'))}%"
             if (ts.get("scale") or {}).get("value") is not None
             else ""
         )
     )
-
-
-def _num(value: Any) -> str:
-    number = float(value)
-    return str(int(number)) if number.is_integer() else f"{number:g}"
 
 
 def in_progress_line(running: InProgress) -> str:

@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ecspresso import ecs
 from ecspresso.app import App
-from ecspresso.errors import EcspressoError
 from ecspresso.options import Command, option
 from ecspresso.report import Result, failed
 from ecspresso.rollout import primary
-from ecspresso.strategies import check_wait_until, choose
+from ecspresso.strategies import check_wait_until, of_service
 from ecspresso.watch import WaitRequest, explain_failure
 
 
@@ -26,12 +24,7 @@ class WaitOption:
 
 def wait(app: App, opts: WaitOption) -> Result:
     cfg = app.config
-    service = ecs.describe_service(app, include_tags=False)
-    if service is None:
-        raise EcspressoError(f"service {cfg.service} not found in cluster {cfg.cluster}")
-    strategy = choose(service)
-    strategy.ensure_supported()
-    until = strategy.wait_until(opts.wait_until)
+    service, strategy, until = of_service(app, opts.wait_until)
     dep = primary(service) or {}
     result = Result(command="wait", service=cfg.service, cluster=cfg.cluster,
                     task_definition_arn=str(dep.get("taskDefinition") or ""), deployment_id=str(dep.get("id") or ""))  # fmt: skip

@@ -106,6 +106,22 @@ def check_wait_until(value: str) -> str:
     return value
 
 
+def of_service(
+    app: App, wait_until: str, *, command: str = "deploy", tags: bool = False
+) -> tuple[dict[str, Any], Strategy, WaitUntil]:
+    """The configured service (an error when it does not exist), its strategy (an error when
+    this port cannot drive it) and the ``--wait-until`` target checked against it: what
+    ``wait``, ``continue`` and ``rollback`` start from."""
+    from ecspresso import ecs
+
+    service = ecs.describe_service(app, include_tags=tags)
+    if service is None:
+        raise EcspressoError(f"service {app.config.service} not found in cluster {app.config.cluster}")
+    strategy = choose(service)
+    strategy.ensure_supported()
+    return service, strategy, strategy.wait_until(wait_until, command=command)
+
+
 def choose(service: dict[str, Any] | None) -> Strategy:
     """The strategy of a service (DescribeServices answer) or of a service definition (the
     create path); ECS rolling when neither says otherwise."""

@@ -100,15 +100,15 @@ def start(app: App, req: StartRequest) -> Started:
 class _Follow:
     """What the CodeDeploy watcher has printed and seen."""
 
-    lines: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # lifecycle events finished, in order
     events: list[str] = field(default_factory=list)
+    deployment_lines: dict[str, str] = field(default_factory=dict)
     shown: set[str] = field(default_factory=set)
 
 
 def wait(app: App, req: WaitRequest) -> WaitOutcome:
-    from ecspresso.watch import WaitOutcome, explain_stopped, report_events
+    from ecspresso.watch import WaitOutcome, report_events, stopped_tasks
 
-    cfg = app.config
     timing = app.timing
     t0 = timing.now()
     deployment_id = req.deployment_id or req.service_deployment_arn
@@ -141,7 +141,11 @@ def wait(app: App, req: WaitRequest) -> WaitOutcome:
                 interval = min(max(interval, timing.poll_interval) * 2, timing.max_poll_interval * 4)
             else:
                 polls += 1
-                changed = report_events(app, service, seen, follow.events, req.since) if service else False
+                changed = (
+                    report_events(app, service, seen, follow.deployment_lines, follow.events, req.since)
+                    if service
+                    else False
+                )
                 changed = _report(app, dep, target, rollback, follow) or changed
                 judged = verdict(dep, target, req.until, rollback=rollback,
                                  rollback_task_definition=str((service or {}).get("taskDefinition") or ""))  # fmt: skip
@@ -165,7 +169,7 @@ def wait(app: App, req: WaitRequest) -> WaitOutcome:
     outcome = WaitOutcome(judged, service, polls, timing.now() - t0, follow.events, stages=follow.lines,
                           lifecycle_events=event_lines(target))  # fmt: skip
     if judged.state is not State.DONE:
-        outcome.stopped_tasks = explain_stopped(app, cfg.service)
+        outcome.stopped_tasks = stopped_tasks(app, "")
     return outcome
 
 

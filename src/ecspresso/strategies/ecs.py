@@ -105,7 +105,7 @@ def in_progress(app: App) -> InProgress | None:
     if sd is None:
         return None
     tracker = ServiceDeploymentTracker(app, arn=str(sd["serviceDeploymentArn"]))
-    tracker._name_revisions(sd)
+    tracker.name_revisions(sd)
     source: dict[str, Any] = next(iter(sd.get("sourceServiceRevisions") or []), {})
     hook = paused_hook(sd) or {}
     return InProgress(str(sd["serviceDeploymentArn"]), str(sd.get("status") or ""), tracker.target_task_definition_of(sd),
