@@ -99,8 +99,8 @@ class App:
         cfg = self.config
         return get_logger(service=cfg.service or "-", cluster=cfg.cluster)
 
-    def client(self, service: str) -> Any:
-        return self.aws.client(service)
+    def client(self, service: str, region: str | None = None) -> Any:
+        return self.aws.client(service, region)
 
     @cached_property
     def loader(self) -> DefinitionLoader:

@@ -48,23 +48,25 @@ class AwsContext:
         retries: Any = {"mode": self.retry_mode, "total_max_attempts": max(1, self.max_attempts)}
         return Config(retries=retries, user_agent_extra="ecspresso-py")
 
-    def client(self, service: str) -> Any:
-        """A cached client for ``service`` (``ecs``, ``ssm``…)."""
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A cached client for ``service`` (``ecs``, ``ssm``…), in ``region`` if given (else the
+        tool's Region)."""
+        key = f"{service}@{region}" if region else service
         with self._lock:
-            if service not in self._clients:
+            if key not in self._clients:
                 session = self._session()
                 kwargs: dict[str, Any] = {"config": self._config()}
                 if self.endpoint_url:
                     kwargs["endpoint_url"] = self.endpoint_url
-                if self.region:
-                    kwargs["region_name"] = self.region
+                if region or self.region:
+                    kwargs["region_name"] = region or self.region
                 try:
                     client = session.client(service, **kwargs)
                 except Exception as exc:  # NoRegionError and friends
                     raise AwsError(f"cannot create the {service} client: {exc}") from exc
                 client.meta.events.register("before-call", self._record_call)
-                self._clients[service] = client
-            return self._clients[service]
+                self._clients[key] = client
+            return self._clients[key]
 
     def _record_call(self, model: Any, **_: Any) -> None:
         self.calls.append(model.name)

@@ -15,6 +15,7 @@ CALLED = frozenset({
     "codedeploy",  # CODE_DEPLOY controller
     "ecs",
     "events",  # inuse.py: EventBridge targets pinning a revision
+    "logs",  # awslogs.py: container log lines (run, tasks logs, failure explanations)
     "resourcegroupstaggingapi",  # failed_marks.py
     "s3",  # plugins/tfstate.py: s3:// state
     "scheduler",  # inuse.py: EventBridge Scheduler schedules pinning a revision
