@@ -45,6 +45,7 @@ def test_deploy_success_sets_outputs_and_summary(sandbox: Any, workspace: Path, 
     assert {"Task definition", "Update service", "Wait for the deployment"} <= set(step.log.groups)
     assert not [a for a in step.log.annotations if a.level == "error"]
     assert "| web | default | app:1 | app:2 |" in step.summary
+    assert '-      "image": "nginx:1",\n+      "image": "nginx:2",' in step.summary  # what changed
     assert not step.log.errors
 
 

@@ -313,9 +313,16 @@ def test_deploy_of_the_running_revision_changes_nothing(sandbox: Any, project: P
     assert code == 0 and result.result == "deployed"
 
 
-def test_deploy_result_carries_the_diff_of_what_changed(sandbox: Any, project: Path) -> None:
+def test_deploy_result_carries_the_diff_of_what_changed_where_it_is_shown(
+    sandbox: Any, project: Path
+) -> None:
+    from ecspresso.report import Reporter
+
+    class Showing(Reporter):
+        shows_diff = True  # as the Action's reporter: its job summary shows the diff
+
     set_image(project, "nginx:2")
-    code, result = cli(project, "deploy")
+    code, result = run(["--config", str(project), "deploy"], reporter=Showing())
     assert code == 0
     changed = [
         line
@@ -323,6 +330,18 @@ def test_deploy_result_carries_the_diff_of_what_changed(sandbox: Any, project: P
         if line.startswith(("-", "+")) and not line.startswith(("---", "+++"))
     ]
     assert changed == ['-      "image": "nginx:1",', '+      "image": "nginx:2",']
+
+
+def test_a_plain_cli_deploy_makes_five_calls(sandbox: Any, project: Path) -> None:
+    """The CLI shows no task definition diff, so it does not pay a DescribeTaskDefinition for one."""
+    sandbox.scenario("web", "stable", polls=0)
+    set_image(project, "nginx:2")
+    code, result = cli(project, "deploy")
+    assert code == 0 and result.result == "deployed" and result.diff == ""
+    assert sorted(sandbox.operations) == sorted(
+        ["DescribeServices", "RegisterTaskDefinition", "UpdateService", "DescribeServices",
+         "DescribeServiceDeployments"]
+    ), sandbox.operations  # fmt: skip
 
 
 def test_every_operation_of_a_deploy_survives_throttling(sandbox: Any, project: Path) -> None:

@@ -117,6 +117,8 @@ def build_argv(env: MutableMapping[str, str] | None = None) -> list[str]:
 class GitHubReporter(Reporter):
     """Groups per phase, annotations, stop-commands around user text, ::add-mask:: for secrets."""
 
+    shows_diff = True  # the job summary shows what changed
+
     def __init__(self) -> None:
         super().__init__()
         self.failed: tuple[EcspressoError, Result | None] | None = None

@@ -95,6 +95,10 @@ def failed(result: Result, exit_code: int = 1) -> DeployFailed:
 class Reporter:
     """Plain CLI reporting: phases are log lines at debug level, results go to stdout."""
 
+    #: whether this front end shows a deploy's task definition diff (the Action's job summary does;
+    #: the CLI does not, so a CLI deploy skips the DescribeTaskDefinition the diff costs)
+    shows_diff = False
+
     def __init__(self, stdout: TextIO | None = None) -> None:
         self.stdout = stdout
 

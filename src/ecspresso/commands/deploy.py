@@ -310,7 +310,7 @@ def _task_definition_for_deploy(
     result.task_definition_arn = arn
     progress.phase = "prepare"
     log.info(f"Task definition is registered {ecs.short_name(arn)}")
-    if current:
+    if current and app.reporter.shows_diff:
         from ecspresso.diffing import diff_task_definitions
 
         result.diff += diff_task_definitions(ecs.describe_task_definition(app, current), td,
