@@ -136,6 +136,9 @@ def test_multi_line_ext_str_reaches_jsonnet(sandbox: Any, tmp_path: Path) -> Non
         ({"log_format": "xml"}, "log-format"),
         ({"command": "register", "tasks": "2"}, "tasks"),
         ({"args": "--tasks 'unclosed"}, "args"),
+        ({"wait_until": "soon"}, "wait-until"),
+        ({"timeout": "ten minutes"}, "timeout"),
+        ({"args": "--no-such-flag"}, "args"),
     ],
 )
 def test_bad_inputs_fail_before_any_aws_call(

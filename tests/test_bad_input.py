@@ -380,7 +380,13 @@ CASES = [
         ("--timeout", "bogus"),
         code=2,
     ),
-    Case("unknown-command", ["deploi"], project(), ("invalid choice: 'deploi'",), code=2),
+    Case(
+        "unknown-command",
+        ["deploi"],
+        project(),
+        ("unknown command 'deploi'; did you mean 'deploy'?",),
+        code=2,
+    ),
     Case(
         "unknown-flag",
         ["render", "config", "--no-such-flag"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -224,6 +225,62 @@ def test_no_args_and_help_print_usage_and_exit_zero(
 def test_command_help(capsys: pytest.CaptureFixture[str]) -> None:
     out, _ = cli(capsys, "render", "--help")
     assert out.startswith("usage: ecspresso render") and "--jsonnet" in out
+    assert "config,service-definition(servicedef),task-definition(taskdef)" in "".join(out.split())
+
+
+def test_version_flag_says_what_version_says(capsys: pytest.CaptureFixture[str]) -> None:
+    as_command, _ = cli(capsys, "version")
+    as_flag, _ = cli(capsys, "--version")
+    assert as_flag == as_command
+
+
+def test_help_shows_each_commands_own_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    """--wait-until differs per command (deploy: deployed, rollback and wait: stable)."""
+    flat = {name: " ".join(cli(capsys, name, "--help")[0].split()) for name in ("deploy", "rollback", "wait")}
+    assert "(default: deployed)" in flat["deploy"].split("--wait-until", 2)[2].split("--", 1)[0]
+    assert "(default: stable)" in flat["rollback"] and "(default: stable)" in flat["wait"]
+    assert "(default: --wait)" in flat["deploy"] and "(default: -1)" in flat["deploy"]
+    assert "(default: --deregister-task-definition)" in flat["rollback"]
+
+
+def test_every_example_in_the_help_parses() -> None:
+    from ecspresso.cli import parse_args
+    from ecspresso.commands import registry
+
+    for cmd in set(registry().values()):
+        for example in cmd.examples:
+            _, parsed, _ = parse_args(shlex.split(example))
+            assert parsed is not None and parsed.name == cmd.name, example
+
+
+@pytest.mark.parametrize(
+    ("argv", "hint"),
+    [
+        (["deploi"], "unknown command 'deploi'; did you mean 'deploy'?"),
+        (["deploy", "--dry-rn"], "unrecognized arguments: --dry-rn; did you mean '--dry-run'?"),
+        (["status", "--evnts", "3"], "did you mean '--events'?"),
+        (["status", "--confg", "x.yml"], "did you mean '--config'?"),
+        (["render", "tskdef"], "did you mean 'taskdef'?"),
+    ],
+)
+def test_a_mistyped_command_or_flag_gets_a_suggestion(
+    argv: list[str], hint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, err = cli(capsys, *argv, code=2)
+    assert hint in err and err.count("\n") == 1
+
+
+def test_diff_takes_ecspressos_without_service() -> None:
+    from ecspresso.cli import parse_args
+
+    assert parse_args(["diff", "--without-service"])[2].with_service is False
+    assert parse_args(["diff", "--no-with-service"])[2].with_service is False
+    assert parse_args(["diff"])[2].with_service is True
+
+
+def test_nothing_close_gets_no_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
+    _, err = cli(capsys, "frobnicate", code=2)
+    assert "unknown command 'frobnicate'" in err and "did you mean" not in err
 
 
 # --- render ---------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,23 +108,36 @@ def own_imports(module: str) -> set[str]:
     return loaded(set(proc.stdout.split()), COMMAND_MODULES)
 
 
-def test_a_command_help_lists_all_its_flags_and_the_global_ones() -> None:
+def _shown(field: Any) -> str:
+    meta = field.metadata
+    return (meta["metavar"] or field.name) if meta["positional"] else "--" + field.name.replace("_", "-")
+
+
+def _flags(cls: type) -> list[Any]:
+    return [f for f in cls.__dataclass_fields__.values() if "help" in f.metadata]  # type: ignore[attr-defined]
+
+
+def test_a_command_help_lists_its_flags_and_examples_and_points_to_the_global_ones() -> None:
     for name, entry in commands.TABLE.items():
         code, out, err, _ = probe(name, "--help")
         assert code == 0, err
         assert out.startswith(f"usage: ecspresso {name}") and entry.help.split()[0] in out
         cmd = commands.load(name)
-        for cls in (cmd.options, GlobalOptions):
-            for field in cls.__dataclass_fields__.values():
-                if "help" not in field.metadata:
-                    continue
-                meta = field.metadata
-                shown = (
-                    (meta["metavar"] or field.name)
-                    if meta["positional"]
-                    else "--" + field.name.replace("_", "-")
-                )
-                assert shown in out, f"{name} --help does not list {shown}"
+        for field in _flags(cmd.options):
+            assert _shown(field) in out, f"{name} --help does not list {_shown(field)}"
+        assert cmd.examples, f"{name} has no example"
+        for example in cmd.examples:
+            assert f"ecspresso {example}" in out
+        # the global flags are listed once, in 'ecspresso --help', not under every command
+        assert "see 'ecspresso --help'" in out and "--assume-role-arn" not in out
+
+
+def test_the_top_level_help_lists_every_global_flag_in_its_own_section() -> None:
+    code, out, err, _ = probe("--help")
+    assert code == 0, err
+    section = out.split("global options", 1)[1].split("commands:", 1)[0]
+    for field in _flags(GlobalOptions):
+        assert _shown(field) in section
 
 
 def test_render_without_plugins_imports_no_aws_sdk_nor_structlog(tmp_path: Path) -> None:
@@ -205,9 +219,9 @@ def test_python_m_ecspresso_flushes_its_output_and_keeps_the_exit_code(tmp_path:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ECSPRESSO_", "GITHUB_", "PYTHONUNBUF"))}
     run = [sys.executable, "-m", "ecspresso"]
     help_ = subprocess.run([*run, "--help"], capture_output=True, text=True, env=env, timeout=60, check=False)
-    assert help_.returncode == 0 and help_.stdout.rstrip().endswith("[env ECSPRESSO_MAX_ATTEMPTS]")
+    assert help_.returncode == 0 and help_.stdout.rstrip().endswith("options, defaults and examples.")
     bad = subprocess.run([*run, "bogus"], capture_output=True, text=True, env=env, timeout=60, check=False)
-    assert bad.returncode == 2 and "invalid choice: 'bogus'" in bad.stderr
+    assert bad.returncode == 2 and "unknown command 'bogus'" in bad.stderr
     # under GitHub Actions the output goes through the guard's pipes: drained before the exit
     gha = subprocess.run([*run, "version"], capture_output=True, text=True, timeout=60, check=False,
                          env={**env, "GITHUB_ACTIONS": "true"}, cwd=tmp_path)  # fmt: skip

@@ -111,7 +111,29 @@ def build_argv(env: MutableMapping[str, str] | None = None) -> list[str]:
             argv += shlex.split(extra)
         except ValueError as exc:
             raise UsageError(f"input 'args': {exc}") from exc
+    _check_as_inputs(argv, extra_args=bool(extra))
     return argv
+
+
+#: the CLI flag each input becomes (build_argv), to name the input in a parse error
+_INPUT_OF_FLAG = {"--config": "config", "--ext-str": "ext-str", "--ext-code": "ext-code", "--envfile": "envfile",
+                  "--timeout": "timeout", "--log-format": "log-format", "--revision": "revision",
+                  "--tasks": "tasks", "--wait-until": "wait-until", "--until": "wait-until"}  # fmt: skip
+
+
+def _check_as_inputs(argv: list[str], *, extra_args: bool) -> None:
+    """Parse ``argv`` as the CLI will; a parse error names the workflow input, not the CLI flag
+    (``input 'wait-until': …`` rather than ``argument --wait-until: …``)."""
+    from ecspresso.cli import parse_args
+
+    try:
+        parse_args(argv)
+    except UsageError as exc:
+        text = str(exc).split(" (see '", 1)[0]
+        m = re.match(r"(?:argument )?(--[a-z-]+)(?:/--?[a-z-]+)*:? ?(.*)", text)
+        if m and m.group(1) in _INPUT_OF_FLAG:
+            raise UsageError(f"input '{_INPUT_OF_FLAG[m.group(1)]}': {m.group(2)}") from exc
+        raise UsageError(f"input 'args': {text}" if extra_args else text) from exc
 
 
 class GitHubReporter(Reporter):

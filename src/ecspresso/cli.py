@@ -30,11 +30,50 @@ if TYPE_CHECKING:
     from ecspresso.report import Reporter, Result
 
 PROG = "ecspresso"
+VERSION_LINE = f"ecspresso-py v{__version__} (ecspresso v{ECSPRESSO_COMPAT_VERSION} compatible)"
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see '{self.prog} --help')")
+        if message.startswith("argument <command>: invalid choice: "):  # a mistyped command
+            word = message.split("'")[1] if "'" in message else ""
+            message = f"unknown command {word!r}"
+        raise UsageError(f"{message}{_did_you_mean(self, message)} (see '{self.prog} --help')")
+
+
+def _did_you_mean(parser: argparse.ArgumentParser, message: str) -> str:
+    """``; did you mean 'deploy'?`` for a mistyped command or flag, or ``""``."""
+    import difflib
+    import re
+
+    if m := re.search(r"(?:invalid choice: |unknown command )'([^']*)'", message):
+        word, known = m.group(1), [c for a in parser._actions for c in (a.choices or ())]
+    else:
+        return ""
+    close = difflib.get_close_matches(word, [str(k) for k in known], n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Shows each flag's default where it has one worth saying (not off, empty or unset)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if "%(default)" in text or not action.option_strings or default is argparse.SUPPRESS:
+            return text
+        if isinstance(action, argparse.BooleanOptionalAction):
+            on, off = action.option_strings[:2]
+            return f"{text} (default: {on if default else off})"
+        if default in (None, False, "", []):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+GLOBAL_NOTE = (
+    "Global options (--config, --ext-str, --envfile, --timeout, --log-format, --debug …) go before or after\n"
+    "the command: see 'ecspresso --help'."
+)
 
 
 class _CommandParser:
@@ -50,12 +89,14 @@ class _CommandParser:
 
     def parser(self) -> _Parser:
         if self._parser is None:
-            parser = _Parser(**self.kwargs)
+            parser = _Parser(formatter_class=_Formatter, **self.kwargs)
             if self.command_name is not None:
                 from ecspresso.commands import load
 
                 self.command = load(self.command_name)
                 add_options(parser, self.command.options)
+                examples = "".join(f"\n  {PROG} {e}" for e in self.command.examples)
+                parser.epilog = (f"examples:{examples}\n\n" if examples else "") + GLOBAL_NOTE
             add_options(parser, GlobalOptions, suppress=True)
             self._parser = parser
         return self._parser
@@ -81,7 +122,7 @@ def _env_default(meta: dict[str, Any], default: Any, kind: Any) -> Any:
     return raw
 
 
-def add_options(parser: argparse.ArgumentParser, cls: type, *, suppress: bool = False) -> None:
+def add_options(parser: argparse.ArgumentParser | Any, cls: type, *, suppress: bool = False) -> None:
     """One argparse argument per field of the options dataclass ``cls``."""
     hints = typing.get_type_hints(cls)
     own = inspect.get_annotations(cls)
@@ -98,6 +139,8 @@ def add_options(parser: argparse.ArgumentParser, cls: type, *, suppress: bool = 
         if suppress:
             default = argparse.SUPPRESS
         help_text = meta["help"] + (f" [env {meta['env']}]" if meta.get("env") else "")
+        if suppress:  # global flags after the command: accepted, listed once in 'ecspresso --help'
+            help_text = argparse.SUPPRESS
         if meta.get("positional"):
             parser.add_argument(f.name, nargs=meta.get("nargs") or "?", default=default,
                                 choices=meta.get("choices"), help=help_text, metavar=meta.get("metavar"))  # fmt: skip
@@ -116,6 +159,8 @@ def add_options(parser: argparse.ArgumentParser, cls: type, *, suppress: bool = 
             kw["choices"] = meta.get("choices")
             kw["metavar"] = meta.get("metavar") or (None if meta.get("choices") else f.name.upper())
         parser.add_argument(*flags, **kw)
+        for negated in meta.get("negated_aliases", ()):  # ecspresso's --without-service
+            parser.add_argument(negated, dest=dest, action="store_false", help=argparse.SUPPRESS)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, _CommandParser]]:
@@ -123,9 +168,19 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, _CommandParser]]:
     :class:`_CommandParser`). The commands' names and help come from the command table."""
     from ecspresso.commands import TABLE
 
-    parser = _Parser(prog=PROG, description="Deploy to Amazon ECS (ecspresso-compatible).")
-    add_options(parser, GlobalOptions)
-    sub = parser.add_subparsers(dest="command", metavar="<command>", parser_class=cast(Any, _CommandParser))
+    parser = _Parser(
+        prog=PROG,
+        description="Deploy to Amazon ECS (ecspresso-compatible).",
+        epilog=f"'{PROG} <command> --help' shows a command's options, defaults and examples.",
+        formatter_class=_Formatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=VERSION_LINE, help="print the version and exit"
+    )
+    add_options(parser.add_argument_group("global options (before or after the command)"), GlobalOptions)
+    sub = parser.add_subparsers(
+        title="commands", dest="command", metavar="<command>", parser_class=cast(Any, _CommandParser)
+    )
     sub.add_parser("version", help="print the version")
     for name, entry in TABLE.items():
         sub.add_parser(name, help=entry.help, aliases=list(entry.aliases), description=entry.help,
@@ -150,7 +205,9 @@ def parse_args(argv: Sequence[str]) -> tuple[GlobalOptions, Command | None, Any]
     if not args or args[0] == "help":
         args = ["--help", *args[1:]]
     parser, command_parsers = build_parser()
-    ns = parser.parse_args(args)
+    ns, extras = parser.parse_known_args(args)
+    if extras:
+        _unrecognized(extras, command_parsers.get(ns.command or ""), parser)
     gopts = _build(GlobalOptions, ns)
     gopts.ext_str = _flatten(gopts.ext_str)
     gopts.ext_code = _flatten(gopts.ext_code)
@@ -169,6 +226,24 @@ def parse_args(argv: Sequence[str]) -> tuple[GlobalOptions, Command | None, Any]
     cmd = command_parsers[ns.command].command
     assert cmd is not None  # its parser parsed the arguments, so it is loaded
     return gopts, cmd, _build(cmd.options, ns)
+
+
+def _unrecognized(
+    extras: list[str], command: _CommandParser | None, top: argparse.ArgumentParser
+) -> NoReturn:
+    """A usage error for arguments nobody takes, with the closest flag of the command (or global)."""
+    import difflib
+
+    flags = [o for o in top._option_string_actions if o.startswith("--")]
+    where = PROG
+    if command is not None:
+        flags += [o for o in command.parser()._option_string_actions if o.startswith("--")]
+        where = command.parser().prog
+    hint = ""
+    first = extras[0].split("=", 1)[0]
+    if first.startswith("-") and (close := difflib.get_close_matches(first, flags, n=1, cutoff=0.6)):
+        hint = f"; did you mean '{close[0]}'?"
+    raise UsageError(f"unrecognized arguments: {' '.join(extras)}{hint} (see '{where} --help')")
 
 
 def _flatten(values: list[str]) -> list[str]:
@@ -203,11 +278,10 @@ def run(
             extra_processors=getattr(reporter, "log_processors", ()),
         )
         if cmd is None:
-            line = f"ecspresso-py v{__version__} (ecspresso v{ECSPRESSO_COMPAT_VERSION} compatible)"
             if reporter is None:
-                print(line, flush=True)  # as Reporter().output(line), without importing report
+                print(VERSION_LINE, flush=True)  # as Reporter().output(line), without importing report
             else:
-                reporter.output(line)
+                reporter.output(VERSION_LINE)
             return 0, None
         if app_factory is None:
             from ecspresso.app import App

@@ -21,6 +21,7 @@ def option(
     choices: Sequence[str] | None = None,
     metavar: str | None = None,
     aliases: Sequence[str] = (),
+    negated_aliases: Sequence[str] = (),
     env: str | None = None,
     positional: bool = False,
     nargs: str | None = None,
@@ -37,6 +38,7 @@ def option(
         "choices": tuple(choices) if choices else None,
         "metavar": metavar,
         "aliases": tuple(aliases),
+        "negated_aliases": tuple(negated_aliases),  # flags that set a bool option to False
         "env": env,
         "positional": positional,
         "nargs": nargs,
@@ -57,6 +59,8 @@ class Command:
     run: Callable[..., Any]
     needs_config: bool = True
     aliases: tuple[str, ...] = ()
+    #: command lines shown under "examples:" in the command's --help (without the leading ``ecspresso``)
+    examples: tuple[str, ...] = ()
 
 
 def int_or_none(text: str) -> int | None:

@@ -79,4 +79,12 @@ def appspec(app: App, opts: AppSpecOption) -> Result:
     )
 
 
-COMMANDS = [Command("appspec", "print the CodeDeploy AppSpec of the service", AppSpecOption, appspec)]
+COMMANDS = [
+    Command(
+        "appspec",
+        "print the CodeDeploy AppSpec of the service",
+        AppSpecOption,
+        appspec,
+        examples=("appspec", "appspec --task-definition current"),
+    )
+]

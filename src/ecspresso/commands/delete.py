@@ -61,4 +61,12 @@ def delete(app: App, opts: DeleteOption) -> Result:
     return result
 
 
-COMMANDS = [Command("delete", "delete the service", DeleteOption, delete)]
+COMMANDS = [
+    Command(
+        "delete",
+        "delete the service",
+        DeleteOption,
+        delete,
+        examples=("delete --dry-run", "delete --force --terminate"),
+    )
+]

@@ -429,5 +429,17 @@ def _create(app: App, opts: DeployOption, result: Result, started: datetime, pro
 
 
 COMMANDS = [
-    Command("deploy", "register a task definition and deploy it to the service", DeployOption, deploy)
+    Command(
+        "deploy",
+        "register a task definition and deploy it to the service",
+        DeployOption,
+        deploy,
+        examples=(
+            "deploy",
+            "deploy --dry-run",
+            "deploy --skip-task-definition --tasks 4",
+            "deploy --revision 42 --wait-until stable",
+            "--ext-str type=web deploy --no-wait",
+        ),
+    )
 ]

@@ -211,5 +211,11 @@ def _result(app: App, result: str, arn: str, message: str) -> Result:
 
 
 COMMANDS = [
-    Command("deregister", "deregister task definition revisions not in use", DeregisterOption, deregister)
+    Command(
+        "deregister",
+        "deregister task definition revisions not in use",
+        DeregisterOption,
+        deregister,
+        examples=("deregister --revision latest --dry-run", "deregister --keeps 5 --force"),
+    )
 ]

@@ -43,7 +43,12 @@ class DiffOption:
     unified: bool = option(True, "unified diff format", negatable=True)
     external: str | None = option(None, "external command to show the diff", env="ECSPRESSO_DIFF_COMMAND",
                                   metavar="CMD")  # fmt: skip
-    with_service: bool = option(True, "include the service definition", negatable=True)
+    with_service: bool = option(
+        True,
+        "include the service definition (--without-service: task definition only)",
+        negatable=True,
+        negated_aliases=("--without-service",),
+    )
     jsonnet: bool = option(False, "show both sides as Jsonnet (go-jsonnet formatter style)")
 
 
@@ -194,4 +199,12 @@ def _external(app: App, command: str, filename: str, remote: str, local: str) ->
     return proc.stdout
 
 
-COMMANDS = [Command("diff", "show differences between local and running definitions", DiffOption, diff)]
+COMMANDS = [
+    Command(
+        "diff",
+        "show differences between local and running definitions",
+        DiffOption,
+        diff,
+        examples=("diff", "diff --without-service", 'diff --external "diff -u"'),
+    )
+]

@@ -25,5 +25,11 @@ def refresh(app: App, opts: RefreshOption) -> Result:
 
 
 COMMANDS = [
-    Command("refresh", "replace every task of the service without changing anything", RefreshOption, refresh)
+    Command(
+        "refresh",
+        "replace every task of the service without changing anything",
+        RefreshOption,
+        refresh,
+        examples=("refresh", "refresh --no-wait"),
+    )
 ]

@@ -70,4 +70,12 @@ def register(app: App, opts: RegisterOption) -> Result:
     )
 
 
-COMMANDS = [Command("register", "register a new revision of the task definition", RegisterOption, register)]
+COMMANDS = [
+    Command(
+        "register",
+        "register a new revision of the task definition",
+        RegisterOption,
+        register,
+        examples=("register", "register --output", "--ext-str type=batch register"),
+    )
+]

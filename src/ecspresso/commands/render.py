@@ -17,7 +17,12 @@ TARGETS = ("config", "service-definition", "servicedef", "task-definition", "tas
 @dataclass
 class RenderOption:
     targets: list[str] = option(
-        [], "what to render", positional=True, nargs="+", choices=TARGETS, metavar="TARGET"
+        [],
+        "what to render: config, service-definition (servicedef), task-definition (taskdef)",
+        positional=True,
+        nargs="+",
+        choices=TARGETS,
+        metavar="TARGET",
     )
     jsonnet: bool = option(False, "render as Jsonnet instead of JSON")
 
@@ -101,4 +106,12 @@ def _jsonnet_string(s: str) -> str:
     return "'" + body.replace('\\"', '"') + "'"
 
 
-COMMANDS = [Command("render", "render config, service definition or task definition", RenderOption, render)]
+COMMANDS = [
+    Command(
+        "render",
+        "render config, service definition or task definition",
+        RenderOption,
+        render,
+        examples=("render taskdef", "render config servicedef taskdef", "render --jsonnet taskdef"),
+    )
+]

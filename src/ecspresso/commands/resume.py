@@ -77,5 +77,6 @@ COMMANDS = [
         "release the PAUSE lifecycle hook a blue/green, linear or canary deployment waits on",
         ContinueOption,
         continue_deployment,
+        examples=("continue", "continue --wait-until deployed"),
     )
 ]

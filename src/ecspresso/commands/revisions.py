@@ -117,6 +117,10 @@ def _dump_revision(app: App, family: str, revision: str) -> Result:
 
 COMMANDS = [
     Command(
-        "revisions", "list revisions of the task definition and what uses them", RevisionsOption, revisions
+        "revisions",
+        "list revisions of the task definition and what uses them",
+        RevisionsOption,
+        revisions,
+        examples=("revisions", "revisions --output json", "revisions --revision current"),
     )
 ]

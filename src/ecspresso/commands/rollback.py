@@ -198,5 +198,15 @@ def deregister_if_unused(app: App, arn: str) -> bool:
 
 
 COMMANDS = [
-    Command("rollback", "roll the service back to the previous task definition", RollbackOption, rollback)
+    Command(
+        "rollback",
+        "roll the service back to the previous task definition",
+        RollbackOption,
+        rollback,
+        examples=(
+            "rollback",
+            "rollback --dry-run",
+            "rollback --no-deregister-task-definition --wait-until deployed",
+        ),
+    )
 ]

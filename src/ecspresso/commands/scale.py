@@ -34,4 +34,12 @@ def scale(app: App, opts: ScaleOption) -> Result:
     ), command="scale")  # fmt: skip
 
 
-COMMANDS = [Command("scale", "change the desired count of the service", ScaleOption, scale)]
+COMMANDS = [
+    Command(
+        "scale",
+        "change the desired count of the service",
+        ScaleOption,
+        scale,
+        examples=("scale --tasks 4", "scale --suspend-auto-scaling --tasks 0"),
+    )
+]

@@ -218,4 +218,12 @@ def status(app: App, opts: StatusOption) -> Result:
     )
 
 
-COMMANDS = [Command("status", "show the service status, deployments and events", StatusOption, status)]
+COMMANDS = [
+    Command(
+        "status",
+        "show the service status, deployments and events",
+        StatusOption,
+        status,
+        examples=("status", "status --events 20"),
+    )
+]

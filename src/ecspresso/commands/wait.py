@@ -49,5 +49,11 @@ def wait(app: App, opts: WaitOption) -> Result:
 
 
 COMMANDS = [
-    Command("wait", "wait until the service is stable or its deployment is complete", WaitOption, wait)
+    Command(
+        "wait",
+        "wait until the service is stable or its deployment is complete",
+        WaitOption,
+        wait,
+        examples=("wait", "wait --wait-until deployed"),
+    )
 ]
