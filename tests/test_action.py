@@ -168,6 +168,10 @@ def test_dry_run_writes_nothing_and_echoes_inside_stop_commands(
     step = run_step(workspace, sandbox, tmp_path, dry_run="true")
     assert step.code == 0, step.raw
     assert step.outputs["result"] == "dry-run"
+    assert step.outputs["changed"] == "true"  # the environment variable is new
+    assert (
+        "**Would change:** yes" in step.summary and '+          "value": "::error::injected"' in step.summary
+    )
     assert sandbox.mutating_operations() == []
     assert not [a for a in step.log.annotations if a.level == "error"]  # the echoed text ran no command
     assert any("::error::injected" in line for line in step.log.lines)
@@ -236,3 +240,28 @@ def test_superseded_outputs_and_summary_say_so_and_no_rollback() -> None:
     assert summary.startswith("### ❌ ecspresso deploy: superseded")
     assert "**Superseded:**" in summary and "**Now running:** `app:3`" in summary
     assert "Rolled back" not in summary
+
+
+def test_a_plan_job_of_an_unchanged_service_says_nothing_would_change(
+    sandbox: Any, workspace: Path, tmp_path: Path
+) -> None:
+    step = run_step(workspace, sandbox, tmp_path, dry_run="true")
+    assert step.code == 0, step.raw
+    assert step.outputs["result"] == "dry-run" and step.outputs["changed"] == "false"
+    assert "**Would change:** no" in step.summary
+    assert "=> nothing would change in what the service runs" in step.summary
+    assert sandbox.mutating_operations() == []
+
+
+def test_diff_summary_shows_the_diff_and_says_it_differs(
+    sandbox: Any, workspace: Path, tmp_path: Path
+) -> None:
+    set_image(workspace / "ecspresso.yml", "nginx:2")
+    step = run_step(workspace, sandbox, tmp_path, command="diff")
+    assert step.code == 0, step.raw
+    assert step.outputs["changed"] == "true"
+    assert "**Differences:** the local definitions differ" in step.summary
+    assert '+      "image": "nginx:2",' in step.summary and "<details><summary>Diff" not in step.summary
+    set_image(workspace / "ecspresso.yml", "nginx:1")
+    step = run_step(workspace, sandbox, tmp_path, command="diff")
+    assert step.outputs["changed"] == "false" and "**Differences:** none" in step.summary

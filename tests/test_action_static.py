@@ -57,6 +57,7 @@ OUTPUTS = [
     "lifecycle-stage",
     "codedeploy-deployment-id",
     "console-url",
+    "changed",
     "result",
 ]
 BOOLEAN_INPUTS = {"no-wait", "rollback-on-failure", "deregister-failed", "dry-run", "debug"}

@@ -6,6 +6,7 @@ sandbox, so flags, option building, the engine and the exit code are all exercis
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -176,7 +177,36 @@ def test_dry_run_makes_no_write(sandbox: Any, project: Path, capsys: Any) -> Non
     out = capsys.readouterr().out
     assert code == 0 and result.result == "dry-run"
     assert sandbox.mutating_operations() == []
-    assert '"image": "nginx:2"' in out and '"desiredCount": 3' in out
+    # the plan: the task definition's diff, then what a deploy would do
+    assert '-      "image": "nginx:1",\n+      "image": "nginx:2",' in out
+    assert "  task definition: register a new revision of app (2 changed lines against app:1)" in out
+    assert "  desired count: 2 -> 3" in out and "--force-new-deployment: every task would be replaced" in out
+    assert result.changed is True and out.rstrip().endswith("=> changes would be made")
+    assert len(out.splitlines()) < 30  # a plan, not a dump of every field
+
+
+def test_dry_run_of_what_already_runs_says_nothing_would_change(
+    sandbox: Any, project: Path, capsys: Any
+) -> None:
+    code, result = cli(project, "deploy", "--dry-run")
+    out = capsys.readouterr().out
+    assert code == 0 and result.changed is False and result.diff == ""
+    assert "task definition: no difference from app:1" in out and "service attributes: no change" in out
+    assert out.rstrip().endswith("=> nothing would change in what the service runs")
+    assert sandbox.mutating_operations() == []
+
+
+def test_dry_run_shows_a_service_attribute_change(sandbox: Any, project: Path, capsys: Any) -> None:
+    sv_path = project.parent / "ecs-service-def.json"
+    sv = json.loads(sv_path.read_text())
+    sv["enableExecuteCommand"] = True
+    sv_path.write_text(json.dumps(sv))
+    code, result = cli(project, "deploy", "--dry-run", "--skip-task-definition")
+    out = capsys.readouterr().out
+    assert code == 0 and result.changed is True
+    assert '+  "enableExecuteCommand": true' in out and "task definition: keep app:1" in out
+    assert "service attributes: " in out and "changed lines" in out
+    assert sandbox.mutating_operations() == []
 
 
 def test_create_path_creates_a_missing_service(

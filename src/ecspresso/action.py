@@ -179,7 +179,7 @@ def _warnings_as_annotations(
 OUTPUTS = ("task-definition-arn", "task-definition-family", "task-definition-revision",
            "previous-task-definition-arn", "deployment-id", "rolled-back", "rolled-back-by",
            "current-task-definition-arn", "service-deployment-arn", "lifecycle-stage",
-           "codedeploy-deployment-id", "console-url", "result")  # fmt: skip
+           "codedeploy-deployment-id", "console-url", "changed", "result")  # fmt: skip
 
 
 def write_outputs(result: Result | None, code: int) -> dict[str, str]:
@@ -198,6 +198,7 @@ def write_outputs(result: Result | None, code: int) -> dict[str, str]:
         "lifecycle-stage": r.lifecycle_stages[-1] if r.lifecycle_stages else "",
         "codedeploy-deployment-id": r.deployment_id if r.controller == "CODE_DEPLOY" else "",
         "console-url": r.console_url,
+        "changed": "" if r.changed is None else ("true" if r.changed else "false"),
         "result": outcome,
     }
     for name, value in values.items():
@@ -281,21 +282,37 @@ def summary_markdown(command: str, result: Result | None, code: int, error: str,
             "</details>",
             "",
         ]
-    if r.diff:
-        diff = log.redact(r.diff).rstrip("\n")
-        # a fence longer than any run of backticks in the diff: its text cannot close the block
-        fence = "`" * max([3, *(len(run) + 1 for run in re.findall(r"`+", diff))])
-        lines += [
-            "<details><summary>Diff</summary>",
-            "",
-            f"{fence}diff",
-            diff,
-            fence,
-            "",
-            "</details>",
-            "",
-        ]
+    if r.plan or (r.command == "diff" and code == 0):
+        lines += _plan_markdown(r)
+    elif r.diff:
+        lines += ["<details><summary>Diff</summary>", "", *_fenced(r.diff, "diff"), "</details>", ""]
     return "\n".join(lines)
+
+
+def _fenced(text: str, lang: str = "") -> list[str]:
+    """``text`` in a fence longer than any run of backticks in it: its text cannot close the block."""
+    text = log.redact(text).rstrip("\n")
+    fence = "`" * max([3, *(len(run) + 1 for run in re.findall(r"`+", text))])
+    return [f"{fence}{lang}", text, fence, ""]
+
+
+def _plan_markdown(r: Result) -> list[str]:
+    """A dry run's plan or a diff: whether anything would change, then the diff, open (a pull
+    request's plan job is read for this)."""
+    if r.changed:
+        head = (
+            "**Would change:** yes"
+            if r.plan
+            else "**Differences:** the local definitions differ from what runs"
+        )
+    else:
+        head = "**Would change:** no" if r.plan else "**Differences:** none"
+    out = [head, ""]
+    if r.plan:
+        out += _fenced("\n".join(r.plan))
+    if r.diff:
+        out += _fenced(r.diff, "diff")
+    return out
 
 
 def write_outcome_label(r: Result, code: int) -> str:

@@ -39,10 +39,11 @@ class Request:
         return self.suspend or self.resume or self.min is not None or self.max is not None
 
 
-def apply(app: App, opts: Request, *, dry_run: bool) -> None:
-    """ecspresso's autoscaling.go: only when a flag was given; suspend wins over resume."""
+def apply(app: App, opts: Request, *, dry_run: bool) -> str:
+    """ecspresso's autoscaling.go: only when a flag was given; suspend wins over resume. Returns
+    what was (or, with ``dry_run``, would be) changed, ``""`` for nothing."""
     if not opts.requested:
-        return
+        return ""
     cfg = app.config
     log = app.log
     resource = f"service/{cfg.cluster}/{cfg.service}"
@@ -52,7 +53,7 @@ def apply(app: App, opts: Request, *, dry_run: bool) -> None:
     targets = out.get("ScalableTargets", [])
     if not targets:
         log.warning(f"no scalable target for {resource}: auto scaling flags ignored")
-        return
+        return ""
     params: dict[str, Any] = {
         "ServiceNamespace": "ecs",
         "ResourceId": resource,
@@ -75,6 +76,7 @@ def apply(app: App, opts: Request, *, dry_run: bool) -> None:
     )  # fmt: skip
     if dry_run:
         log.info(f"auto scaling would be updated: {what} (dry run)")
-        return
+        return what
     ecs.call("RegisterScalableTarget", client.register_scalable_target, **params)
     log.info(f"auto scaling updated: {what}")
+    return what

@@ -70,6 +70,9 @@ class Result:
     stopped_tasks: list[StoppedTask] = field(default_factory=list)
     events: list[str] = field(default_factory=list)  # the last service events, oldest first
     diff: str = ""
+    #: whether the command changed (dry run: would change) what the service runs; None: not said
+    changed: bool | None = None
+    plan: list[str] = field(default_factory=list)  # deploy --dry-run: what a deploy would do
     duration: float = 0.0
     exit_code: int = 0
 

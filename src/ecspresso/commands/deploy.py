@@ -120,6 +120,7 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
     with app.reporter.phase("Task definition"):
         td_arn = _task_definition_for_deploy(app, opts, service, result, td_local, progress)
     result.task_definition_arn = td_arn
+    td_diff = result.diff  # dry run: the local task definition against the service's
 
     params: dict[str, Any] = {"cluster": cfg.cluster, "service": cfg.service}
     if td_arn:
@@ -134,19 +135,13 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
         params["desiredCount"] = count
     if opts.force_new_deployment:
         params["forceNewDeployment"] = True
-    autoscaling.apply(
-        app,
-        autoscaling.Request.of(opts),
-        dry_run=opts.dry_run,
-    )
+    scaling = autoscaling.apply(app, autoscaling.Request.of(opts), dry_run=opts.dry_run)
 
     if opts.dry_run:
-        from ecspresso.normalize import to_api_json
-
-        app.reporter.output(to_api_json({k: v for k, v in params.items() if k != "taskDefinition" or v}))
-        log.info("DRY RUN OK")
-        result.result = "dry-run"
-        return result
+        family = str((td_local or {}).get("family") or "")
+        return _dry_run_plan(
+            app, opts, service, result, params, td_diff, sv_local is not None, scaling, family
+        )
 
     with app.reporter.phase("Update service"):
         progress.phase = "update"
@@ -187,6 +182,7 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
     if outcome.ok:
         log.info(f"Service is deployed: {ecs.short_name(request.task_definition)}")
         result.result = "deployed" if created_deployment or _changes(params, service) else "no-change"
+        result.changed = result.result == "deployed"
         result.current_task_definition_arn = request.task_definition
         if created_deployment and not td_local:
             failed_marks.clear_failed(app, request.task_definition)
@@ -201,6 +197,50 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
                                deregister_failed=opts.deregister_failed)  # fmt: skip
     result.duration = app.timing.now() - t0
     raise failed(result, exit_code=code)
+
+
+def _dry_run_plan(
+    app: App,
+    opts: DeployOption,
+    service: dict[str, Any],
+    result: Result,
+    params: dict[str, Any],
+    td_diff: str,
+    compared: bool,
+    scaling: str,
+    family: str,
+) -> Result:
+    """``--dry-run``: the diffs on stdout, then the plan (what a deploy would do); no write."""
+    from ecspresso.normalize import to_api_json
+    from ecspresso.plan import Plan, plan_lines
+
+    current = ecs.short_name(str(service.get("taskDefinition") or ""))
+    plan = Plan(
+        service=app.config.service,
+        cluster=app.config.cluster,
+        current_task_definition=current,
+        task_definition="register"
+        if _registers(opts)
+        else ecs.short_name(params.get("taskDefinition") or current),
+        family=family or (ecs.family_of(current) if current else ""),
+        task_definition_diff=td_diff,
+        service_diff=result.diff[len(td_diff) :],
+        service_compared=compared,
+        desired_from=service.get("desiredCount"),
+        desired_to=params.get("desiredCount"),
+        force_new_deployment=opts.force_new_deployment,
+        auto_scaling=scaling,
+    )
+    if result.diff:
+        app.reporter.output(result.diff)
+    lines = plan_lines(plan)
+    app.reporter.output("\n".join(lines))
+    app.log.debug(
+        "UpdateService input: " + to_api_json({k: v for k, v in params.items() if k != "taskDefinition" or v})
+    )
+    app.log.info("DRY RUN OK")
+    result.result, result.changed, result.plan = "dry-run", plan.changed, lines
+    return result
 
 
 def _events(opts: DeployOption) -> tuple[str, ...]:
@@ -299,10 +339,12 @@ def _task_definition_for_deploy(
     if opts.skip_task_definition or td is None:
         return current
     if opts.dry_run:
-        from ecspresso.normalize import to_api_json
+        from ecspresso.diffing import diff_task_definitions
 
-        log.info(f"task definition {td.get('family')} would be registered:")
-        app.reporter.output(to_api_json(td))
+        remote = ecs.describe_task_definition(app, current) if current else None
+        result.diff += diff_task_definitions(remote, td, remote_name=current,
+                                             local_name=str(app.task_definition_path()))  # fmt: skip
+        log.info(f"a new revision of {td.get('family')} would be registered (dry run)")
         return ""
     progress.phase = "register"
     registered = ecs.register_task_definition(app, td)

@@ -122,6 +122,7 @@ def diff(app: App, opts: DiffOption) -> Result:
         cluster=cfg.cluster,
         task_definition_arn=remote_td_arn,
         diff=text,
+        changed=bool(text),
         message="differences found" if text else "no differences",
     )
 
