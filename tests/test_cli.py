@@ -120,9 +120,10 @@ def test_log_format_json_makes_stderr_json_lines(proj: Path, capsys: pytest.Capt
     (proj / "ecspresso.yml").write_text(CONFIG + "unknown_key: 1\nfilter_command: fzf\n")
     out, err = cli(capsys, "--log-format", "json", "render", "config")
     assert yaml.safe_load(out)["filter_command"] == "fzf"  # results stay plain on stdout
-    records = [json.loads(line) for line in err.splitlines()]
+    *records, last = [json.loads(line) for line in err.splitlines()]
     assert len(records) == 2
     assert all(r["level"] == "WARNING" and r["time"] and r["msg"] for r in records)
+    assert last["msg"] == "result" and last["command"] == "render" and last["exit_code"] == 0
     _, err = cli(capsys, "--log-format", "json", "render", "nothing", code=2)
     (record,) = [json.loads(line) for line in err.splitlines()]
     assert record["level"] == "ERROR" and record["msg"].startswith("FAILED. ")

@@ -183,6 +183,16 @@ def test_external_command_gets_remote_and_local_files(sandbox, web, tmp_path):
     assert stdout_of(app) == "ext remote/taskdef.json local/taskdef.json 1\n" == result.diff
 
 
+def test_external_diff_u_exiting_1_for_differences_is_passed_through(sandbox, web):
+    """``diff -u`` exits 1 when the files differ: that is its answer, not a failure."""
+    set_image(web, "nginx:2")
+    app = make_app(sandbox, web)
+    result = diff(app, DiffOption(external="diff -u", with_service=False))
+    out = stdout_of(app)
+    assert out.startswith("--- remote/taskdef.json") and '+      "image": "nginx:2",' in out
+    assert result.diff == out and result.changed is True
+
+
 def test_external_command_failure_is_an_error(sandbox, web, tmp_path):
     (tmp_path / "ext.py").write_text(SCRIPT)
     set_image(web, "nginx:2")

@@ -289,7 +289,9 @@ def run(
             app_factory = App
         app = app_factory(gopts, reporter=reporter)
         result = _result_of(cmd.run(app, opts))
-        return (result.exit_code if result else 0), result
+        code = result.exit_code if result else 0
+        _result_record(gopts, result, code)
+        return code, result
     except EcspressoError as exc:
         from ecspresso.render.limits import one_line
 
@@ -299,6 +301,8 @@ def run(
         log.emit("error", f"FAILED. {one_line(str(exc), limit=4000)}")  # one line, whatever the text
         if gopts is not None and gopts.debug:
             sys.stderr.write(log.redact_traceback(exc))  # secrets in messages and causes too
+        if gopts is not None:
+            _result_record(gopts, result, exc.exit_code, str(exc))
         return exc.exit_code, result
     except KeyboardInterrupt as exc:
         log.emit("error", f"FAILED. interrupted by {getattr(exc, 'signal_name', 'SIGINT')}")
@@ -314,6 +318,26 @@ def run(
         detail = one_line(f"{type(exc).__name__}: {exc}", limit=4000)
         log.emit("error", f"FAILED. internal error: {detail} (run with --debug for a traceback)")
         return 1, None
+
+
+def _result_record(gopts: GlobalOptions, result: Result | None, code: int, error: str = "") -> None:
+    """With ``--log-format json``, the log ends with one ``result`` record a machine can read."""
+    if gopts.log_format != "json" or result is None:
+        return
+    fields = {
+        "command": result.command,
+        "result": result.result if code == 0 or result.result != "ok" else "failed",
+        "exit_code": code,
+        "reason": error or result.message,
+        "task_definition": result.task_definition_arn,
+        "previous_task_definition": result.previous_task_definition_arn,
+        "current_task_definition": result.current_task_definition_arn,
+        "deployment_id": result.deployment_id,
+        "rolled_back": result.rolled_back,
+        "rolled_back_by": result.rolled_back_by,
+        "changed": result.changed,
+    }
+    log.get_logger().info("result", **{k: v for k, v in fields.items() if v not in ("", None)})
 
 
 def _result_of(value: object) -> Result | None:

@@ -5,7 +5,9 @@ Text (the default) looks like ecspresso v2.5+::
     2026-11-22T10:00:00.000+00:00 [INFO] [web/prod] Task definition is registered app:42
 
 JSON lines (``--log-format json``) carry ``time``, ``level``, ``msg`` and the bound context
-(``service``, ``cluster``) plus any key/value pairs given to the call.
+(``service``, ``cluster``) plus any key/value pairs given to the call. A ``diff=`` value is one
+record in JSON and one text line per diff line. The front end ends a JSON log with a ``result``
+record (see :func:`ecspresso.cli.run`).
 
 Front ends call :func:`configure` once; everything else calls :func:`get_logger` and binds context.
 The GitHub Action adds its own processor (warnings and errors become annotations) through
@@ -107,8 +109,12 @@ def text_renderer(_: Any, __: str, event: MutableMapping[str, Any]) -> str:
     msg = event.pop("event", "")
     service, cluster = event.pop("service", None), event.pop("cluster", None)
     where = f" [{service}/{cluster}]" if service or cluster else ""
+    block = event.pop("diff", None)  # a diff: its lines under the message, each with the prefix
     extra = " ".join(f"[{k}:{v}]" for k, v in event.items() if not k.startswith("_"))
-    return f"{time} [{level}]{where} {msg}" + (f" {extra}" if extra else "")
+    head = f"{time} [{level}]{where} {msg}" + (f" {extra}" if extra else "")
+    if not block:
+        return head
+    return "\n".join([head, *(f"{time} [{level}]{where} {line}" for line in str(block).splitlines())])
 
 
 def json_renderer(_: Any, __: str, event: MutableMapping[str, Any]) -> str:

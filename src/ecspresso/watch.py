@@ -100,6 +100,7 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
         newest=req.newest_service_deployment, detailed=req.service_deployment_detail,
     )  # fmt: skip
     quiet = 0
+    said = start  # when the last progress line was printed (for the heartbeat)
     try:
         while True:
             changed = False
@@ -139,6 +140,8 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
                     ):
                         break
                 quiet = 0 if changed else quiet + 1
+                said = _heartbeat(log, service, start=start, said=timing.now() if changed else said,
+                                  now=timing.now())  # fmt: skip
                 interval = next_interval(
                     elapsed=timing.now() - start, quiet_polls=quiet, previous=interval,
                     about_to_change=imminent(service, req.deployment_id),
@@ -176,6 +179,19 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
     if verdict.state is not State.DONE and req.deployment_id:
         outcome.stopped_tasks = stopped_tasks(app, req.deployment_id)
     return outcome
+
+
+#: seconds without a progress line before "still waiting …" is printed
+HEARTBEAT = 60.0
+
+
+def _heartbeat(log: Any, service: dict[str, Any] | None, *, start: float, said: float, now: float) -> float:
+    """After HEARTBEAT seconds of silence, one line saying what is outstanding; returns when the
+    last line was printed."""
+    if service is None or now - said < HEARTBEAT:
+        return said
+    log.info(f"still waiting {format_duration(round(now - start))}: {pending_description(service)}")
+    return now
 
 
 def _timed_out(last: Verdict, service: dict[str, Any] | None, timeout: float) -> Verdict:

@@ -150,6 +150,8 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
     created_deployment = bool(started_dep.deployment_id)
     result.deployment_id = started_dep.deployment_id
     result.console_url = started_dep.console_url
+    if "desiredCount" in params and params["desiredCount"] != service.get("desiredCount"):
+        log.info(f"desired count: {service.get('desiredCount')} -> {params['desiredCount']}")
     log.info(f"Service is updating: {ecs.short_name(td_arn or started_dep.task_definition)}"
              + (f" (deployment {result.deployment_id})" if created_deployment else " (no new deployment)"))  # fmt: skip
     if not opts.wait:
@@ -180,7 +182,12 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
         result.result = "paused" if until.kind == "paused" else "stage-reached"
         return result
     if outcome.ok:
-        log.info(f"Service is deployed: {ecs.short_name(request.task_definition)}")
+        if result.command == "scale" and "desiredCount" in params:
+            log.info(
+                f"Service is scaled: {params['desiredCount']} tasks of {ecs.short_name(request.task_definition)}"
+            )
+        else:
+            log.info(f"Service is deployed: {ecs.short_name(request.task_definition)}")
         result.result = "deployed" if created_deployment or _changes(params, service) else "no-change"
         result.changed = result.result == "deployed"
         result.current_task_definition_arn = request.task_definition
@@ -369,13 +376,16 @@ def _attribute_changes(
 
     log = app.log
     _sync_tags(app, remote, local, dry_run)
-    diff = diff_services({**remote, "tags": None}, {**local, "tags": None})  # tags are synced above
+    from ecspresso.definitions import display_path
+
+    cfg = app.config
+    local_name = display_path(cfg.service_definition) if cfg.service_definition else ""
+    diff = diff_services({**remote, "tags": None}, {**local, "tags": None},  # tags are synced above
+                         remote_name=str(remote.get("serviceArn") or cfg.service), local_name=local_name)  # fmt: skip
     if not diff:
         log.info("service attributes will not change")
         return {}, ""
-    log.info("service attributes will change")
-    for line in diff.splitlines():
-        log.info(line)
+    log.info("service attributes will change", diff=diff)
     attrs = update_service_input(local)
     attrs.pop("desiredCount", None)
     return attrs, diff
@@ -452,6 +462,7 @@ def _create(app: App, opts: DeployOption, result: Result, started: datetime, pro
     created_at = first.get("createdAt") if isinstance(first.get("createdAt"), datetime) else None
     log.info(f"Service is created: {cfg.service}")
     if not opts.wait:
+        log.info(f"Service {cfg.service} is created with {ecs.short_name(arn)} (not waiting for its tasks).")
         result.result = "deployed"
         return result
     outcome = strategy.wait(app, WaitRequest(deployment_id=result.deployment_id, task_definition=arn, until=until,

@@ -195,7 +195,8 @@ def _external(app: App, command: str, filename: str, remote: str, local: str) ->
             proc = subprocess.run([*argv, *files], cwd=tmp, stdout=subprocess.PIPE, text=True, check=False)
         except OSError as exc:
             raise EcspressoError(f"failed to run diff command {argv[0]!r}: {exc}") from exc
-    if proc.returncode != 0:
+    # diff(1)'s convention: 0 the same, 1 different (its output is the diff), 2 or more trouble
+    if proc.returncode not in (0, 1):
         raise EcspressoError(f"failed to run diff command: {shlex.join(argv)} exited with {proc.returncode}")
     return proc.stdout
 

@@ -55,7 +55,7 @@ def register(app: App, opts: RegisterOption) -> Result:
     log.info("Registering a new task definition...")
     new = ecs.register_task_definition(app, td)
     family, revision, arn = str(new["family"]), int(new["revision"]), str(new["taskDefinitionArn"])
-    log.info(f"Task definition is registered {family}:{revision}", arn=arn)
+    log.info(f"Task definition is registered {family}:{revision}")  # the ARN is on stdout
     if opts.output:
         app.reporter.output(to_api_json(new))
     else:
