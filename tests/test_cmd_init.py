@@ -367,6 +367,18 @@ def test_the_question_is_injectable(sandbox: Any, tmp_path: Path) -> None:
     assert read_json(tmp_path / "ecs-service-def.json")["desiredCount"] == 2
 
 
+def test_keeping_every_file_reads_nothing_and_writes_nothing(sandbox: Any, tmp_path: Path) -> None:
+    live_service(sandbox)
+    for name in ("ecs-service-def.json", "ecs-task-def.json", "ecspresso.yml"):
+        (tmp_path / name).write_text("mine\n")
+    app = app_for(sandbox, tmp_path)
+
+    result = init(app, InitOption(cluster="prod", service="web"), confirm=lambda question: False)
+
+    assert (result.result, result.exit_code, app.aws.calls, stdout_of(app)) == ("no-change", 0, [], "")
+    assert {p.read_text() for p in tmp_path.iterdir()} == {"mine\n"}
+
+
 def test_a_file_that_cannot_be_written_leaves_nothing_written(sandbox: Any, tmp_path: Path) -> None:
     live_service(sandbox)
     (tmp_path / "blocker").write_text("a file where a directory should be\n")
