@@ -264,15 +264,28 @@ def test_task_definition_only_writes_the_task_definition_and_config(sandbox: Any
     assert diff_output(sandbox, tmp_path / "ecspresso.yml") == ""
 
 
-def test_template_braces_in_values_survive_the_loader(sandbox: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("jsonnet", [False, True])
+def test_template_braces_in_values_survive_the_loader(sandbox: Any, tmp_path: Path, jsonnet: bool) -> None:
     td = task_definition()
     td["containerDefinitions"][0]["command"] = ["sh", "-c", "echo '{{ .Name }}' {{{x}}}"]
     td["containerDefinitions"][0]["dockerLabels"] = {"{{label}}": "{{value}}"}
     live_service(sandbox, td=td)
 
-    run_init(sandbox, tmp_path)
+    run_init(sandbox, tmp_path, jsonnet=jsonnet)
 
-    assert diff_output(sandbox, tmp_path / "ecspresso.yml") == ""
+    assert diff_output(sandbox, tmp_path / ("ecspresso.jsonnet" if jsonnet else "ecspresso.yml")) == ""
+
+
+def test_a_symbolic_link_is_written_through(sandbox: Any, tmp_path: Path) -> None:
+    live_service(sandbox)
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "td.json").write_text("{}\n")
+    (tmp_path / "ecs-task-def.json").symlink_to(tmp_path / "shared" / "td.json")
+
+    run_init(sandbox, tmp_path, force_overwrite=True)
+
+    assert (tmp_path / "ecs-task-def.json").is_symlink()
+    assert read_json(tmp_path / "shared" / "td.json")["family"] == "app"
 
 
 def test_a_codedeploy_service_gets_the_codedeploy_section(sandbox: Any, tmp_path: Path) -> None:

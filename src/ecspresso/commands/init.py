@@ -218,7 +218,7 @@ def _files_to_keep(targets: init_files.Targets, *, force: bool, confirm: Confirm
 
 def _write_all(files: list[_File]) -> None:
     """Write every file or none: each goes to a temporary file beside it first; they are renamed
-    over their targets only once all are written."""
+    over their targets only once all are written (through a symbolic link, to the file it names)."""
     staged: list[tuple[str, _File]] = []
     try:
         for f in files:
@@ -226,7 +226,7 @@ def _write_all(files: list[_File]) -> None:
         while staged:
             tmp, f = staged[0]
             try:
-                os.replace(tmp, f.path)
+                os.replace(tmp, os.path.realpath(f.path))
             except OSError as exc:
                 raise EcspressoError(f"cannot write {f.path}: {exc.strerror or exc}") from exc
             staged.pop(0)
@@ -238,7 +238,7 @@ def _write_all(files: list[_File]) -> None:
 
 def _stage(f: _File) -> str:
     """``f``'s text in a new temporary file in its directory (made if missing); its name."""
-    target = Path(f.path)
+    target = Path(os.path.realpath(f.path))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
