@@ -84,6 +84,12 @@ class App:
             self.loader  # noqa: B018
         return self._config
 
+    def adopt_config(self, config: Config) -> None:
+        """Run with ``config`` instead of loading the config file: ``init`` builds its own from its
+        flags (the file it is about to write), as ecspresso's ``InitOption.NewConfig`` does. Call it
+        before anything reads :attr:`config`, :attr:`aws` or :attr:`log`."""
+        self._config = config
+
     @property
     def aws(self) -> AwsContext:
         if self._aws is None:

@@ -247,7 +247,8 @@ def unwrap_task_definition(doc: dict[str, Any]) -> tuple[dict[str, Any], list[st
     return td, ignored
 
 
-def _td_output_only_fields() -> frozenset[str]:
+def td_output_only_fields() -> frozenset[str]:
+    """What DescribeTaskDefinition returns and RegisterTaskDefinition does not take (from the model)."""
     shapes = _ecs_shapes()
     described = set(shapes["TaskDefinition"]["members"])
     accepted = set(shapes["RegisterTaskDefinitionRequest"]["members"])
@@ -283,10 +284,35 @@ def task_definition_for_diff(td: dict[str, Any]) -> dict[str, Any]:
     """
     bare, _ = unwrap_task_definition(normalize_keys(td))
     out = _prepare(bare)
-    for key in _td_output_only_fields():
+    for key in td_output_only_fields():
         out.pop(key, None)
-    awsvpc = out.get("networkMode") == "awsvpc"
-    containers = out.get("containerDefinitions")
+    if "tags" in out:
+        # tags this tool writes itself (ecspresso-py:deploy-failed) are bookkeeping, not a difference
+        theirs = without_own_tags(out["tags"])
+        if theirs or not out["tags"]:
+            out["tags"] = theirs
+        else:
+            del out["tags"]
+    sort_task_definition(out)
+    _fill_zero_values(out, "RegisterTaskDefinitionRequest")
+    return out
+
+
+def without_own_tags(tags: Any) -> list[Any]:
+    """``tags`` without those this tool writes itself (:data:`OWN_TAG_PREFIX`)."""
+    return [t for t in tags or [] if not str(t.get("key", "")).startswith(OWN_TAG_PREFIX)]
+
+
+def sort_task_definition(td: dict[str, Any]) -> dict[str, Any]:
+    """ecspresso's ``sortTaskDefinition``, in place on a lowerCamel task definition (returned too).
+
+    Per container: environment and secrets by name, mountPoints/portMappings/volumesFrom by their
+    JSON, a missing ``hostPort`` set to the ``containerPort`` under awsvpc; containers by name,
+    placementConstraints, requiresCompatibilities, volumes (by name), tags (by key) and the proxy's
+    properties (by name) sorted; ``"1 vCPU"``/``"2 GB"`` as units (``"1024"``/``"2048"``).
+    """
+    awsvpc = td.get("networkMode") == "awsvpc"
+    containers = td.get("containerDefinitions")
     if isinstance(containers, list):
         for cd in containers:
             if not isinstance(cd, dict):
@@ -301,29 +327,23 @@ def task_definition_for_diff(td: dict[str, Any]) -> dict[str, Any]:
             for field in ("mountPoints", "portMappings", "volumesFrom"):
                 if field in cd:
                     cd[field] = _sort(cd[field], _json_key)
-        out["containerDefinitions"] = _sort(containers, _by_field("name"))
-    if "placementConstraints" in out:
-        out["placementConstraints"] = _sort(out["placementConstraints"], _json_key)
-    if "requiresCompatibilities" in out:
-        out["requiresCompatibilities"] = _sort(out["requiresCompatibilities"], str)
-    if "volumes" in out:
-        out["volumes"] = _sort(out["volumes"], _by_field("name"))
-    if "tags" in out:
-        # tags this tool writes itself (ecspresso-py:deploy-failed) are bookkeeping, not a difference
-        theirs = [t for t in out["tags"] or [] if not str(t.get("key", "")).startswith(OWN_TAG_PREFIX)]
-        if theirs or not out["tags"]:
-            out["tags"] = _sort(theirs, _by_field("key"))
-        else:
-            del out["tags"]
-    proxy = out.get("proxyConfiguration")
+        td["containerDefinitions"] = _sort(containers, _by_field("name"))
+    if "placementConstraints" in td:
+        td["placementConstraints"] = _sort(td["placementConstraints"], _json_key)
+    if "requiresCompatibilities" in td:
+        td["requiresCompatibilities"] = _sort(td["requiresCompatibilities"], str)
+    if "volumes" in td:
+        td["volumes"] = _sort(td["volumes"], _by_field("name"))
+    if "tags" in td:
+        td["tags"] = _sort(td["tags"], _by_field("key"))
+    proxy = td.get("proxyConfiguration")
     if isinstance(proxy, dict) and "properties" in proxy:
         proxy["properties"] = _sort(proxy["properties"], _by_field("name"))
-    if "cpu" in out:
-        out["cpu"] = _to_units(out["cpu"], "vcpu")
-    if "memory" in out:
-        out["memory"] = _to_units(out["memory"], "gb")
-    _fill_zero_values(out, "RegisterTaskDefinitionRequest")
-    return out
+    if "cpu" in td:
+        td["cpu"] = _to_units(td["cpu"], "vcpu")
+    if "memory" in td:
+        td["memory"] = _to_units(td["memory"], "gb")
+    return td
 
 
 # ---------------------------------------------------------------------------------------------

@@ -136,8 +136,14 @@ def new_deployment(svc: Any, task_definition_arn: str) -> dict[str, Any]:
         dep["platformFamily"] = "Linux"
     if getattr(svc, "network_configuration", None):
         dep["networkConfiguration"] = svc.network_configuration
-    if getattr(svc, "service_connect_configuration", None):
-        dep["serviceConnectConfiguration"] = svc.service_connect_configuration
+    # ECS reports these three on the deployments only, never on the service itself
+    for attr, key in (
+        ("service_connect_configuration", "serviceConnectConfiguration"),
+        ("volume_configurations", "volumeConfigurations"),
+        ("vpc_lattice_configurations", "vpcLatticeConfigurations"),
+    ):
+        if getattr(svc, attr, None):
+            dep[key] = getattr(svc, attr)
     return dep
 
 

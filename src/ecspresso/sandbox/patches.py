@@ -6,6 +6,9 @@ patches. What they change, and why:
 * ``CreateService`` keeps ``deploymentConfiguration``, ``capacityProviderStrategy``,
   ``enableExecuteCommand`` and the other parameters moto drops, does not force ``launchType`` EC2
   when a capacity provider strategy is used, and starts a simulated first deployment;
+* deployments (``model.new_deployment``) carry ``serviceConnectConfiguration``,
+  ``volumeConfigurations`` and ``vpcLatticeConfigurations``, which ECS reports there and not on
+  the service (``init`` and ``diff`` read them from the PRIMARY deployment);
 * ``UpdateService`` starts a new PRIMARY deployment for a new task definition or
   ``forceNewDeployment`` (moto only re-rolls the id) and stores the task definition ARN, not the raw
   ``family:rev`` string; ``desiredCount`` no longer sets ``runningCount`` at once;
