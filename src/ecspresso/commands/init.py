@@ -281,5 +281,10 @@ COMMANDS = [
         InitOption,
         init,
         needs_config=False,
+        examples=(
+            "init --region ap-northeast-1 --cluster default --service web",
+            "init --service web --jsonnet --sort",
+            "init --task-definition batch:12 --config batch.yml",
+        ),
     )
 ]
