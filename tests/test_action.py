@@ -144,6 +144,7 @@ def test_bad_inputs_fail_before_any_aws_call(
     assert step.code == 2, step.raw
     errors = [a for a in step.log.annotations if a.level == "error"]
     assert len(errors) == 1 and f"'{names}'" in errors[0].message and errors[0].title == "invalid input"
+    assert sum(errors[0].message in line for line in step.log.lines) == 1  # the error line once
     assert sandbox.operations == []
     assert step.outputs["result"] == "failed"
 

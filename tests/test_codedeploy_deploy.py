@@ -168,11 +168,17 @@ def test_a_crashing_replacement_task_set_explains_itself_with_its_container_line
     td = json.loads(td_path.read_text())
     td["containerDefinitions"][0]["logConfiguration"] = {
         "logDriver": "awslogs",
-        "options": {"awslogs-group": "/ecs/app", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "web"},
+        "options": {
+            "awslogs-group": "/ecs/app",
+            "awslogs-region": "us-east-1",
+            "awslogs-stream-prefix": "web",
+        },
     }
     td_path.write_text(json.dumps(td))
     set_image(project, "nginx:2")
-    sandbox.codedeploy_scenario("web", "fail", exit_code=3, failed_tasks=2, log_lines=["boot", "config missing: DB_URL"])
+    sandbox.codedeploy_scenario(
+        "web", "fail", exit_code=3, failed_tasks=2, log_lines=["boot", "config missing: DB_URL"]
+    )
     code, result = cli(project, "deploy")
     err = capfd.readouterr().err
     assert code == 1

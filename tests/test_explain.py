@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from ecs_fixtures import (
-    default_network,
     make_project,
     seed_service,
     service_definition,
@@ -303,7 +302,6 @@ def test_target_health_reasons_of_a_service_behind_a_load_balancer(
     )
     assert "2 tasks: Task failed ELB health checks in (target-group " in err
     assert "| GET /health 502" in err  # the container ran: its lines are there too
-    assert default_network(env)  # (the sandbox's VPC was used)
 
 
 def test_the_rollbacks_events_are_not_listed_under_the_failure(env: Any, tmp_path: Path, capfd: Any) -> None:
