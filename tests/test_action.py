@@ -148,6 +148,7 @@ def test_bad_inputs_fail_before_any_aws_call(
     assert step.code == 2, step.raw
     errors = [a for a in step.log.annotations if a.level == "error"]
     assert len(errors) == 1 and f"'{names}'" in errors[0].message and errors[0].title == "invalid input"
+    assert sum(errors[0].message in line for line in step.log.lines) == 1  # the error line once
     assert sandbox.operations == []
     assert step.outputs["result"] == "failed"
 
@@ -265,3 +266,45 @@ def test_diff_summary_shows_the_diff_and_says_it_differs(
     set_image(workspace / "ecspresso.yml", "nginx:1")
     step = run_step(workspace, sandbox, tmp_path, command="diff")
     assert step.outputs["changed"] == "false" and "**Differences:** none" in step.summary
+
+
+def test_a_crashing_container_explains_itself_in_the_summary_and_one_annotation(
+    sandbox: Any, tmp_path: Path
+) -> None:
+    from ecs_fixtures import task_definition
+
+    ws = tmp_path / "crash"
+    td = task_definition("app", "nginx:1")
+    td["containerDefinitions"][0]["logConfiguration"] = {
+        "logDriver": "awslogs",
+        "options": {
+            "awslogs-group": "/ecs/app",
+            "awslogs-region": "us-east-1",
+            "awslogs-stream-prefix": "web",
+        },
+    }
+    seed_service(sandbox, make_project(ws, service="web", desired=3, task_def=td))
+    sandbox.client("ecs").describe_services(cluster="default", services=["web"])
+    sandbox.client("ecs").describe_services(cluster="default", services=["web"])
+    lines = [f"worker {i} ready" for i in range(22)] + [
+        "FATAL: password authentication failed",
+        "exit status 1",
+    ]
+    sandbox.scenario("web", "fail", polls=2, exit_code=1, failed_tasks=3, log_lines=lines)
+    set_image(ws / "ecspresso.yml", "nginx:2")
+    step = run_step(ws, sandbox, tmp_path, rollback_on_failure="false")
+    assert step.code == 1, step.raw
+    assert "#### Why it failed" in step.summary
+    assert (
+        step.summary.count("**3 tasks: container app: exit code 1; Essential container in task exited") == 1
+    )
+    block = step.summary.split("```text\n", 1)[1].split("\n```", 1)[0]
+    assert block.splitlines() == lines[-20:]  # each line once, the last 20
+    (error,) = [a for a in step.log.annotations if a.level == "error"]
+    assert error.message.splitlines()[0].startswith("deploy failed: container app: exit code 1")
+    assert error.message.splitlines()[1].startswith("last lines of container app (task ")
+    assert error.message.splitlines()[2:] == lines[-3:]  # shortened: 3 lines, not 20
+    # the final error line once: the annotation is that line in the runner's log, no "FAILED." after it
+    assert not [x for x in step.log.lines if "FAILED." in x]
+    assert sum(x.startswith("##[error]deploy failed:") for x in step.log.lines) == 1
+    assert sum("| FATAL: password authentication failed" in x for x in step.log.lines) == 1  # the log's block

@@ -157,3 +157,34 @@ def test_wait_follows_the_deployment_in_progress_or_returns_when_there_is_none(
     assert service(sandbox)["codedeploy"]["status"] == "InProgress"
     assert cli(project, "wait")[0] == 0
     assert serving(sandbox) == "app:2"
+
+
+def test_a_crashing_replacement_task_set_explains_itself_with_its_container_lines(
+    sandbox: Any, project: Path, capfd: Any
+) -> None:
+    import json
+
+    td_path = project.parent / "ecs-task-def.json"
+    td = json.loads(td_path.read_text())
+    td["containerDefinitions"][0]["logConfiguration"] = {
+        "logDriver": "awslogs",
+        "options": {
+            "awslogs-group": "/ecs/app",
+            "awslogs-region": "us-east-1",
+            "awslogs-stream-prefix": "web",
+        },
+    }
+    td_path.write_text(json.dumps(td))
+    set_image(project, "nginx:2")
+    sandbox.codedeploy_scenario(
+        "web", "fail", exit_code=3, failed_tasks=2, log_lines=["boot", "config missing: DB_URL"]
+    )
+    code, result = cli(project, "deploy")
+    err = capfd.readouterr().err
+    assert code == 1
+    (group,) = result.explanation.groups
+    assert (group.count, group.container, group.log_lines) == (2, "app", ["boot", "config missing: DB_URL"])
+    assert err.count("| config missing: DB_URL") == 1
+    assert "2 tasks: container app: exit code 3" in err
+    # the target group is made up (not in ELBv2): one note, not a second failure
+    assert "could not read the health of target group web-blue: TargetGroupNotFound" in err

@@ -159,10 +159,28 @@ class GitHubReporter(Reporter):
     def secret(self, value: str) -> None:
         log.add_mask(value)  # the listener issues ::add-mask::
 
-    def failure(self, error: Exception, result: Result | None = None) -> None:
+    def failure(self, error: Exception, result: Result | None = None) -> bool:
+        """One error annotation: the message (the cause first) and the failed container's last
+        lines; the runner shows it in the log, so the front end prints no second ``FAILED.`` line."""
         if isinstance(error, EcspressoError):
             self.failed = (error, result)
-            gha.annotation("error", str(error), title=error.title)
+            gha.annotation("error", annotation_text(str(error), result), title=error.title)
+            return True
+        return False
+
+
+#: container lines in the error annotation (the job summary has the last 20)
+ANNOTATION_LOG_LINES = 3
+
+
+def annotation_text(message: str, result: Result | None) -> str:
+    """The error annotation: ``message`` and, when the failure has them, the last few lines of
+    the container that explains it (each cut to one short line, secrets redacted)."""
+    from ecspresso.explain import short_explanation
+
+    extra = short_explanation(result.explanation, ANNOTATION_LOG_LINES) if result is not None else []
+    lines = [message, *(_one_line(line)[:300] for line in extra)]
+    return log.redact("\n".join(lines))
 
 
 def _warnings_as_annotations(
@@ -265,14 +283,7 @@ def summary_markdown(command: str, result: Result | None, code: int, error: str,
             f"[CodeDeploy deployment `{_cell(r.deployment_id)}` in the AWS console]({r.console_url})",
             "",
         ]
-    if r.stopped_tasks:
-        lines += ["#### Stopped tasks of the failed deployment", "", "| Task | Task definition | Stop code | Reason |",
-                  "|---|---|---|---|"]  # fmt: skip
-        for t in r.stopped_tasks:
-            lines.append(
-                f"| `{t.task_id}` | {_cell(t.task_definition)} | {_cell(t.stop_code)} | {_cell(t.summary())} |"
-            )
-        lines.append("")
+    lines += _why_it_failed(r)
     if r.events:
         lines += [
             "<details><summary>Last service events</summary>",
@@ -285,15 +296,16 @@ def summary_markdown(command: str, result: Result | None, code: int, error: str,
     if r.plan or (r.command == "diff" and code == 0):
         lines += _plan_markdown(r)
     elif r.diff:
-        lines += ["<details><summary>Diff</summary>", "", *_fenced(r.diff, "diff"), "</details>", ""]
+        lines += ["<details><summary>Diff</summary>", "", *_fenced(r.diff, "diff"), "", "</details>", ""]
     return "\n".join(lines)
 
 
-def _fenced(text: str, lang: str = "") -> list[str]:
-    """``text`` in a fence longer than any run of backticks in it: its text cannot close the block."""
-    text = log.redact(text).rstrip("\n")
-    fence = "`" * max([3, *(len(run) + 1 for run in re.findall(r"`+", text))])
-    return [f"{fence}{lang}", text, fence, ""]
+def _fenced(text: str, info: str) -> list[str]:
+    """``text`` (secrets redacted) as a fenced code block whose text cannot close it: the fence is
+    longer than any run of backticks inside."""
+    body = log.redact(text).rstrip("\n")
+    fence = "`" * max([3, *(len(run) + 1 for run in re.findall(r"`+", body))])
+    return [f"{fence}{info}", body, fence]
 
 
 def _plan_markdown(r: Result) -> list[str]:
@@ -309,10 +321,40 @@ def _plan_markdown(r: Result) -> list[str]:
         head = "**Would change:** no" if r.plan else "**Differences:** none"
     out = [head, ""]
     if r.plan:
-        out += _fenced("\n".join(r.plan))
+        out += [*_fenced("\n".join(r.plan), ""), ""]
     if r.diff:
-        out += _fenced(r.diff, "diff")
+        out += [*_fenced(r.diff, "diff"), ""]
     return out
+
+
+def _why_it_failed(r: Result) -> list[str]:
+    """The failure's explanation: stopped tasks grouped (cause first, stop code once), the last
+    lines of the container that explains each, failing targets, and what could not be read."""
+    from ecspresso.explain import group_stopped_tasks
+
+    why = r.explanation
+    groups = why.groups or group_stopped_tasks(r.stopped_tasks)
+    if not (groups or why.targets or why.notes):
+        return []
+    lines = ["#### Why it failed", ""]
+    for g in groups:
+        ids = ", ".join(f"`{_cell(t[:8])}`" for t in g.task_ids[:5]) + (", …" if g.count > 5 else "")
+        lines += [f"**{_cell(g.headline())}** — {_cell(g.task.task_definition or '?')}, task {ids}", ""]
+        if g.log_lines:
+            lines += [f"Last {len(g.log_lines)} line(s) of container `{_cell(g.container)}` "
+                      f"(task `{_cell(g.task.task_id[:8])}`):", ""]  # fmt: skip
+            lines += [*_fenced("\n".join(_one_line(x) for x in g.log_lines), "text"), ""]
+        if g.note:
+            lines += [f"_{_cell(g.note)}_", ""]
+    if why.targets:
+        lines += ["Failing load balancer targets:", "", *(f"- {_cell(t.line())}" for t in why.targets), ""]
+    lines += [f"_{_cell(note)}_\n" for note in why.notes]
+    return lines
+
+
+def _one_line(text: str) -> str:
+    """A container's log line as one printable line: no control characters (ANSI colours, \\r)."""
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0a-\x1f\x7f]", "", text.replace("\t", "    "))
 
 
 def write_outcome_label(r: Result, code: int) -> str:
@@ -359,7 +401,8 @@ def _main() -> int:
         argv = build_argv()
     except UsageError as exc:
         gha.annotation("error", str(exc), title="invalid input")
-        print(f"ecspresso: {exc}", file=sys.stderr)
+        if not gha.in_actions():  # in GitHub the annotation is that line in the log
+            print(f"ecspresso: {exc}", file=sys.stderr)
         write_outputs(None, 2)
         gha.append_summary(summary_markdown(command, None, 2, str(exc), 0.0))
         return 2

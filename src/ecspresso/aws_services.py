@@ -14,6 +14,7 @@ CALLED = frozenset({
     "cloudformation",  # plugins/cloudformation.py: cfn_output, cfn_export
     "codedeploy",  # CODE_DEPLOY controller
     "ecs",
+    "elbv2",  # explain.py: target health of a failed deployment's service
     "events",  # inuse.py: EventBridge targets pinning a revision
     "logs",  # awslogs.py: container log lines (run, tasks logs, failure explanations)
     "resourcegroupstaggingapi",  # failed_marks.py

@@ -296,9 +296,11 @@ def run(
         from ecspresso.render.limits import one_line
 
         result = _result_of(exc.result)
-        if reporter is not None:
-            reporter.failure(exc, result)
-        log.emit("error", f"FAILED. {one_line(str(exc), limit=4000)}")  # one line, whatever the text
+        shown = reporter.failure(exc, result) if reporter is not None else False
+        # one final error line: the Action's annotation is that line in the runner's log (JSON
+        # logs keep their record for the machine reading them)
+        if not (shown and (gopts is None or gopts.log_format == "text")):
+            log.emit("error", f"FAILED. {one_line(str(exc), limit=4000)}")  # one line, whatever the text
         if gopts is not None and gopts.debug:
             sys.stderr.write(log.redact_traceback(exc))  # secrets in messages and causes too
         if gopts is not None:

@@ -27,17 +27,82 @@ class StoppedTask:
     containers: list[dict[str, Any]] = field(default_factory=list)  # name, reason, exitCode
     task_definition: str = ""
 
-    def summary(self) -> str:
-        parts = [p for p in (self.stop_code, self.stopped_reason) if p]
+    def cause(self) -> str:
+        """Why it stopped, most specific first: the containers' reasons and exit codes, then the
+        task's reason (``container app: exit code 1; Essential container in task exited``)."""
+        parts = []
         for c in self.containers:
             bits = []
-            if c.get("exitCode") is not None:
-                bits.append(f"exit code {c['exitCode']}")
             if c.get("reason") and c["reason"] != self.stopped_reason:
                 bits.append(str(c["reason"]))
+            if c.get("exitCode") is not None:
+                bits.append(f"exit code {c['exitCode']}")
             if bits:
                 parts.append(f"container {c.get('name', '?')}: " + ", ".join(bits))
+        if self.stopped_reason:
+            parts.append(self.stopped_reason)
         return "; ".join(parts) or "stopped"
+
+    def summary(self) -> str:
+        """The cause, then the stop code once: ``CannotPullContainerError: … (TaskFailedToStart)``."""
+        return self.cause() + (f" ({self.stop_code})" if self.stop_code else "")
+
+
+@dataclass
+class TaskGroup:
+    """Stopped tasks that failed the same way (stop code, reason, containers' exit codes and
+    reasons), with the last lines of the container that explains it in one of them."""
+
+    task: StoppedTask  # the representative: the newest of the group
+    task_ids: list[str] = field(default_factory=list)  # every task of the group, newest first
+    container: str = ""  # whose lines ``log_lines`` are
+    log_lines: list[str] = field(default_factory=list)  # oldest first
+    note: str = ""  # why there are no lines, when that is worth saying (one line)
+
+    @property
+    def count(self) -> int:
+        return len(self.task_ids)
+
+    def headline(self) -> str:
+        """``3 tasks: CannotPullContainerError: … not found (TaskFailedToStart)``."""
+        return f"{self.count} task{'s' if self.count != 1 else ''}: {self.task.summary()}"
+
+
+@dataclass
+class UnhealthyTargets:
+    """Targets of one target group that fail their health checks for the same reason."""
+
+    target_group: str  # its name
+    reason: str  # Target.FailedHealthChecks, Target.ResponseCodeMismatch…
+    description: str = ""
+    state: str = "unhealthy"
+    targets: list[str] = field(default_factory=list)  # "10.0.1.5:80"
+
+    def line(self) -> str:
+        n = len(self.targets)
+        text = (
+            f"target group {self.target_group}: {n} {self.state} target{'s' if n != 1 else ''}: {self.reason}"
+        )
+        return text + (f" ({self.description})" if self.description else "")
+
+
+@dataclass
+class Explanation:
+    """Why a deployment failed, in the containers' and the load balancer's own words."""
+
+    groups: list[TaskGroup] = field(default_factory=list)  # most tasks first
+    targets: list[UnhealthyTargets] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what could not be read (one line each)
+
+    def __bool__(self) -> bool:
+        return bool(self.groups or self.targets or self.notes)
+
+    def last_lines(self, n: int) -> tuple[TaskGroup | None, list[str]]:
+        """The first group with log lines and its last ``n`` lines (for a short annotation)."""
+        for group in self.groups:
+            if group.log_lines:
+                return group, group.log_lines[-n:]
+        return None, []
 
 
 @dataclass
@@ -68,6 +133,8 @@ class Result:
     )  # CodeDeploy events with status ("Install Succeeded")
     message: str = ""
     stopped_tasks: list[StoppedTask] = field(default_factory=list)
+    #: why it failed: stopped tasks grouped, their containers' last lines, unhealthy targets
+    explanation: Explanation = field(default_factory=Explanation)
     events: list[str] = field(default_factory=list)  # the last service events, oldest first
     diff: str = ""
     #: whether the command changed (dry run: would change) what the service runs; None: not said
@@ -119,5 +186,7 @@ class Reporter:
     def secret(self, value: str) -> None:
         log.add_mask(value)
 
-    def failure(self, error: Exception, result: Result | None = None) -> None:
-        """Called once when the command fails, before the front end prints the error line."""
+    def failure(self, error: Exception, result: Result | None = None) -> bool:
+        """Called once when the command fails, before the front end prints the error line; True
+        when the reporter showed that line itself (the Action's error annotation)."""
+        return False

@@ -288,9 +288,21 @@ def deployment_line(dep: dict[str, Any]) -> str:
 
 
 def new_events(service: dict[str, Any], seen: set[str]) -> list[dict[str, Any]]:
-    """Service events not printed yet, oldest first; records them in ``seen``."""
-    fresh = [e for e in service.get("events", []) if e.get("id") not in seen]
-    fresh.sort(key=lambda e: str(e.get("createdAt", "")))
+    """Service events not printed yet, oldest first; records them in ``seen``. ECS lists them
+    newest first and several may share a timestamp (the API's is in milliseconds): those keep
+    ECS's order, reversed."""
+    fresh = [e for e in reversed(service.get("events", [])) if e.get("id") not in seen]
+    fresh.sort(key=_event_time)  # stable: ties stay oldest first
     for e in fresh:
         seen.add(str(e.get("id")))
     return fresh
+
+
+def _event_time(event: dict[str, Any]) -> float:
+    created = event.get("createdAt")
+    if isinstance(created, str):
+        try:
+            created = datetime.fromisoformat(created)
+        except ValueError:
+            return 0.0
+    return created.timestamp() if isinstance(created, datetime) else 0.0

@@ -8,6 +8,7 @@ deployment so the user sees *why* (CannotPullContainerError, exit codes…).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from ecspresso.config import format_duration
 from ecspresso.deployments import WaitUntil, judge
 from ecspresso.errors import AwsError
 from ecspresso.polling import imminent, next_interval
-from ecspresso.report import StoppedTask
+from ecspresso.report import Explanation, StoppedTask
 from ecspresso.rollout import (
     State,
     Verdict,
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 #: consecutive DescribeServices answers without the service before it counts as gone: one
 #: MISSING answer (eventual consistency, a regional hiccup) is not a verdict to act on
 MISSING_CONFIRMATIONS = 3
+#: a service event that starts ECS's own rollback: it and what follows belong to the rollback
+ROLLBACK_EVENT = re.compile(r"\brolling back to\b", re.IGNORECASE)
 
 
 @dataclass
@@ -62,8 +65,12 @@ class WaitOutcome:
     service: dict[str, Any] | None
     polls: int = 0
     elapsed: float = 0.0
-    events: list[str] = field(default_factory=list)  # messages seen while waiting, oldest first
+    #: messages seen until the failure was decided (all of them when it did not fail), oldest first
+    events: list[str] = field(default_factory=list)
+    #: messages seen after the failure was decided: ECS's rollback, not why it failed
+    rollback_events: list[str] = field(default_factory=list)
     stopped_tasks: list[StoppedTask] = field(default_factory=list)
+    explanation: Explanation = field(default_factory=Explanation)  # filled by explain_failure
     interrupted: str = ""  # signal name when the wait was interrupted
     timed_out: bool = False
     service_deployment: dict[str, Any] | None = None  # the last DescribeServiceDeployments answer
@@ -101,6 +108,7 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
     )  # fmt: skip
     quiet = 0
     said = start  # when the last progress line was printed (for the heartbeat)
+    decided: int | None = None  # len(messages) when the failure was decided
     try:
         while True:
             changed = False
@@ -121,6 +129,7 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
                 else:
                     missing = 0
                     service = answer
+                    first_new = len(messages)
                     changed = _report_progress(log, service, seen, lines, messages, req.since)
                     base = rollout_verdict(
                         service,
@@ -135,6 +144,8 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
                     # (one call at the end, not one per poll); strategies with stages are read each poll
                     ask = service is not None and (tracker.detailed or base.final)
                     verdict = judge(base, tracker.poll() if ask else tracker.last, req.until)
+                    if decided is None and verdict.state not in (State.PENDING, State.DONE):
+                        decided = decision_point(messages, first_new)
                     if verdict.final or (
                         verdict.state is State.ROLLING_BACK and not req.wait_for_ecs_rollback
                     ):
@@ -162,7 +173,8 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
             State.FAILED,
             f"interrupted by {name} while waiting; the deployment is still in progress ({state})",
         )
-        return WaitOutcome(verdict, service, polls, timing.now() - start, messages, interrupted=name,
+        return WaitOutcome(verdict, service, polls, timing.now() - start, messages[:decided],
+                           messages[decided:] if decided is not None else [], interrupted=name,
                            service_deployment=tracker.last, service_deployment_arn=tracker.arn,
                            stages=tracker.stages)  # fmt: skip
     outcome = WaitOutcome(
@@ -170,7 +182,8 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
         service,
         polls,
         timing.now() - start,
-        messages,
+        messages[:decided],
+        messages[decided:] if decided is not None else [],
         timed_out=timed_out,
         service_deployment=tracker.last,
         service_deployment_arn=tracker.arn,
@@ -192,6 +205,16 @@ def _heartbeat(log: Any, service: dict[str, Any] | None, *, start: float, said: 
         return said
     log.info(f"still waiting {format_duration(round(now - start))}: {pending_description(service)}")
     return now
+
+
+def decision_point(messages: list[str], first_new: int) -> int:
+    """Where the failure was decided in ``messages``: the events before belong to the failure,
+    the rest to ECS's rollback. ``first_new``: the first message of the poll that decided it
+    (that poll may also carry the rollback's first event)."""
+    for i in range(first_new, len(messages)):
+        if ROLLBACK_EVENT.search(messages[i]):
+            return i
+    return len(messages)
 
 
 def _timed_out(last: Verdict, service: dict[str, Any] | None, timeout: float) -> Verdict:
@@ -286,19 +309,36 @@ def stopped_tasks(app: App, deployment_id: str, limit: int = 10) -> list[Stopped
 
 
 def failure_reason(outcome: WaitOutcome) -> str:
-    """The verdict's reason plus the first stopped task's reason, e.g. ``…: CannotPullContainerError: …``."""
+    """The cause first, then the verdict: ``CannotPullContainerError: … (TaskFailedToStart, 3 tasks);
+    ECS deployment circuit breaker: tasks failed to start``."""
+    from ecspresso.explain import group_stopped_tasks
+
     reason = outcome.verdict.reason.rstrip(".")
-    if outcome.stopped_tasks:
-        reason += f" (task {outcome.stopped_tasks[0].task_id[:8]}: {outcome.stopped_tasks[0].summary()})"
-    return reason
+    groups = outcome.explanation.groups or group_stopped_tasks(outcome.stopped_tasks)
+    if not groups:
+        return reason
+    first = groups[0]
+    count = f"{first.count} task{'s' if first.count != 1 else ''}"
+    cause = f"{first.task.cause()} ({', '.join(filter(None, (first.task.stop_code, count)))})"
+    if len(groups) > 1:
+        cause += f" and {len(groups) - 1} other failure{'s' if len(groups) > 2 else ''}"
+    return f"{cause}; {reason}"
 
 
-def explain_failure(app: App, outcome: WaitOutcome, *, last_events: int = 5) -> None:
-    """Log why the deployment failed: the verdict, the last events and the stopped tasks."""
+def explain_failure(app: App, outcome: WaitOutcome, *, last_events: int = 5) -> Explanation:
+    """Log why the deployment failed: the verdict, the last events before the failure was decided
+    (not ECS's rollback), the stopped tasks grouped with their containers' last lines and the
+    unhealthy targets (ecspresso.explain, best effort). The explanation is kept on ``outcome``
+    and returned, for the command's Result."""
+    from ecspresso.explain import explain, render
+
     log = app.log
+    if not outcome.interrupted:  # after a signal: no more calls than needed
+        outcome.explanation = explain(app, outcome.stopped_tasks, outcome.service)
+    why = outcome.explanation
     log.error(f"Deployment failed: {outcome.verdict.reason}")
-    if outcome.events:
-        for message in outcome.events[-last_events:]:
-            log.error(f"  event: {message}")
-    for task in outcome.stopped_tasks:
-        log.error(f"  stopped task {task.task_id} ({task.task_definition}): {task.summary()}")
+    for message in outcome.events[-last_events:]:
+        log.error(f"  event: {message}")
+    for line in render(why):
+        log.error(line)
+    return why

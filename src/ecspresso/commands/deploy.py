@@ -194,7 +194,7 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
         if created_deployment and not td_local:
             failed_marks.clear_failed(app, request.task_definition)
         return result
-    explain_failure(app, outcome)
+    result.explanation = explain_failure(app, outcome)
     if outcome.interrupted:
         result.result, result.exit_code = "failed", 130
         result.message = f"{outcome.verdict.reason}. Not rolling back an interrupted deploy: run 'ecspresso rollback' if needed."
@@ -475,7 +475,7 @@ def _create(app: App, opts: DeployOption, result: Result, started: datetime, pro
         result.result = "deployed"
         result.current_task_definition_arn = arn
         return result
-    explain_failure(app, outcome)
+    result.explanation = explain_failure(app, outcome)
     result.result = "failed"
     result.message = f"service creation failed: {failure_reason(outcome)}"
     raise failed(result)

@@ -65,7 +65,7 @@ def continue_deployment(app: App, opts: ContinueOption) -> Result:
         result.rolled_back, result.rolled_back_by = rolled_back, "ecspresso" if rolled_back else ""
         app.log.info(outcome.verdict.reason)
         return result
-    explain_failure(app, outcome)
+    result.explanation = explain_failure(app, outcome)
     result.result = "failed"
     result.message = f"after continue: {outcome.verdict.reason}"
     raise failed(result, exit_code=130 if outcome.interrupted else 1)

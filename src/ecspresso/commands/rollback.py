@@ -90,7 +90,7 @@ def _raise_if_not_ok(
                 outcome.service_deployment_arn
             )
         return
-    explain_failure(app, outcome)
+    result.explanation = explain_failure(app, outcome)
     result.result = "failed"
     if outcome.interrupted:
         result.message = f"rollback to {ecs.short_name(target)} not confirmed: {outcome.verdict.reason}"

@@ -42,7 +42,7 @@ def wait(app: App, opts: WaitOption) -> Result:
             )
         )
         return result
-    explain_failure(app, outcome)
+    result.explanation = explain_failure(app, outcome)
     result.result = "failed"
     result.message = f"wait failed: {outcome.verdict.reason}"
     raise failed(result)

@@ -93,6 +93,8 @@ class CdScenario:
     seconds: float | None = None
     exit_code: int | None = None
     failed_tasks: int | None = None
+    log_lines: tuple[str, ...] = ()  # what each failed task's container wrote (see Scenario)
+    target_health: str | None = None  # the failed tasks are unhealthy targets (see Scenario)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -223,7 +225,8 @@ def take_scenario(cluster: str, service: str) -> CdScenario:
     if ecs is None or ecs.kind == "stable":
         return CdScenario(seconds=ecs.seconds if ecs is not None else None)
     kind = "fail" if ecs.kind == "fail" else "never"
-    return CdScenario(kind, "Install", ecs.reason, ecs.seconds, ecs.exit_code, ecs.failed_tasks)
+    return CdScenario(kind, "Install", ecs.reason, ecs.seconds, ecs.exit_code, ecs.failed_tasks,
+                      ecs.log_lines, ecs.target_health)  # fmt: skip
 
 
 # -- building a run --------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from ecspresso.sandbox.codedeploy import (
     target_properties,
     with_sha256,
 )
+from ecspresso.sandbox.failures import fail_task
 from ecspresso.sandbox.model import utcnow
 
 
@@ -182,8 +183,10 @@ def _install(run: Run, svc: Any) -> None:
     sc = run.scenario
     if sc.kind == "fail" and sc.event == "Install":
         n = sc.failed_tasks or max(1, tsets.computed_desired(svc, target))
+        groups = [str(lb["targetGroupArn"]) for lb in target.load_balancers or [] if lb.get("targetGroupArn")]
         for task in tsets.start_tasks(backend, svc, target, n):
-            task.fail(sc.reason, sc.exit_code)
+            fail_task(svc, task, sc.reason, sc.exit_code, log_lines=sc.log_lines,
+                      target_health=sc.target_health, target_groups=groups)  # fmt: skip
         tsets.count(target)
     else:
         tsets.scale_to(backend, svc, target, run=False)

@@ -54,6 +54,13 @@ class Scenario:
     fail_at_stage: str | None = None
     #: BLUE_GREEN/LINEAR/CANARY services: PAUSE hooks at these stages for this deployment
     pause_at: tuple[str, ...] = ()
+    #: lines each failed task's container wrote before it stopped (its awslogs stream, when the
+    #: task definition has one)
+    log_lines: tuple[str, ...] = ()
+    #: a target-health reason code (``Target.FailedHealthChecks``…): the failed tasks are unhealthy
+    #: targets of the service's target groups; without ``reason``/``exit_code`` they are stopped for
+    #: failing the ELB health checks
+    target_health: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -73,6 +80,8 @@ class Scenario:
             raise ValueError("seconds must be >= 0")
         if self.failed_tasks is not None and self.failed_tasks < 1:
             raise ValueError("failed_tasks must be >= 1")
+        if self.target_health is not None and not self.target_health.strip():
+            raise ValueError("target_health must be a reason code such as Target.FailedHealthChecks")
 
     def total_failures(self) -> int:
         """Tasks that fail before the circuit breaker trips."""
@@ -162,6 +171,9 @@ class SimTask:
         region, account = svc.cluster_arn.split(":")[3:5]
         self.task_arn = f"arn:aws:ecs:{region}:{account}:task/{svc.cluster_name}/{self.id}"
         self.task_definition_arn = task_def.arn
+        self.region = region
+        #: the containers as the task definition declares them (where their log lines go)
+        self.container_definitions: list[dict[str, Any]] = list(task_def.container_definitions)
         self.container_instance_arn: str | None = None
         self.resource_requirements: dict[str, Any] | None = None
         self.group = f"service:{svc.name}"

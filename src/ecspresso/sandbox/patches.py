@@ -96,13 +96,14 @@ def install() -> None:
             setattr(cls, name, new)
         for name, new in _NEW_ACTIONS.items():  # moto has no such method: nothing to keep
             setattr(R, name, new)
-        from ecspresso.sandbox import codedeploy_api
+        from ecspresso.sandbox import codedeploy_api, failures
 
         codedeploy_api.install()
+        failures.install()
         _installed = True
-    from ecspresso.sandbox import codedeploy_api
+    from ecspresso.sandbox import codedeploy_api, failures
 
-    problems = check_internals() + codedeploy_api.check_internals()
+    problems = check_internals() + codedeploy_api.check_internals() + failures.check_internals()
     if problems:
         warnings.warn(
             "ecspresso.sandbox: moto internals differ from what the simulator expects: "

@@ -136,6 +136,8 @@ class Sandbox:
         fail_at_stage: str | None = None,
         pause_at: str | Sequence[str] | None = None,
         codedeploy_fail_at: str | None = None,
+        log_lines: Sequence[str] = (),
+        target_health: str | None = None,
     ) -> None:
         """How the next deployment of ``cluster``/``service`` behaves (see ``Scenario``);
         ``rollback_polls``: how long ECS's own rollback takes when ``rollback`` is set.
@@ -149,6 +151,12 @@ class Sandbox:
         it succeeds; ``fail``: its tasks fail to start at Install; ``never``: it stays at Install);
         ``codedeploy_fail_at`` (a lifecycle event) is ``codedeploy_scenario(service, "fail",
         at=codedeploy_fail_at, reason=reason, …)``.
+
+        ``log_lines``: what each failed task's container wrote before it stopped (written to the
+        task definition's awslogs stream, for tasks whose containers ran). ``target_health``: a
+        reason code such as ``Target.FailedHealthChecks``: the failed tasks become unhealthy targets
+        of the service's target groups (moto's ELBv2 ones), and without ``reason``/``exit_code``
+        they are stopped for failing the ELB health checks.
         """
         from ecspresso.sandbox.model import Scenario
         from ecspresso.sandbox.simulator import SIMULATOR
@@ -156,7 +164,7 @@ class Sandbox:
         if codedeploy_fail_at is not None:
             self.codedeploy_scenario(
                 service, "fail", cluster=cluster, at=codedeploy_fail_at, reason=reason, seconds=seconds,
-                exit_code=exit_code, failed_tasks=failed_tasks,
+                exit_code=exit_code, failed_tasks=failed_tasks, log_lines=log_lines, target_health=target_health,
             )  # fmt: skip
             return
 
@@ -172,6 +180,8 @@ class Sandbox:
             rollback_polls,
             fail_at_stage,
             stages,
+            tuple(log_lines),
+            target_health,
         )
         SIMULATOR.set_scenario(cluster, service, scenario)
 
@@ -186,6 +196,8 @@ class Sandbox:
         seconds: float | None = None,
         exit_code: int | None = None,
         failed_tasks: int | None = None,
+        log_lines: Sequence[str] = (),
+        target_health: str | None = None,
     ) -> None:
         """How the next CodeDeploy deployment of ``cluster``/``service`` behaves (see ``codedeploy``).
 
@@ -196,7 +208,8 @@ class Sandbox:
         """
         from ecspresso.sandbox.codedeploy import CdScenario, set_scenario
 
-        set_scenario(cluster, service, CdScenario(kind, at, reason, seconds, exit_code, failed_tasks))
+        set_scenario(cluster, service, CdScenario(kind, at, reason, seconds, exit_code, failed_tasks,
+                                                  tuple(log_lines), target_health))  # fmt: skip
 
     def fault(
         self,

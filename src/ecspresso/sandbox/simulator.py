@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ecspresso.sandbox import service_deployments as sds
+from ecspresso.sandbox.failures import fail_task
 from ecspresso.sandbox.lifecycle import Walker
 from ecspresso.sandbox.model import (
     CIRCUIT_BREAKER_FAILED,
@@ -310,7 +311,9 @@ class Simulator:
         sc, dep = rollout.scenario, rollout.dep
         new = sc.failures_at(progress) - dep["failedTasks"]
         for task in self._new_tasks(backend, svc, rollout, max(0, new)):
-            task.fail(sc.reason, sc.exit_code)
+            fail_task(
+                svc, task, sc.reason, sc.exit_code, log_lines=sc.log_lines, target_health=sc.target_health
+            )
         dep["failedTasks"] += max(0, new)
         dep["runningCount"], dep["pendingCount"] = 0, dep["desiredCount"]
         if progress < 1:
