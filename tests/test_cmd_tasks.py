@@ -149,7 +149,9 @@ def test_a_stopped_task_is_still_listed_last(sandbox, project):
     tasks(app, TasksOption(output="tsv"))
 
     rows = [r.split("\t") for r in stdout_of(app).splitlines()[1:]]
-    assert rows[-1][0] == victim and rows[-1][3:5] == ["STOPPED", "STOPPED"]
+    assert next(r for r in rows if r[0] == victim)[3:5] == ["STOPPED", "STOPPED"]
+    stopped = [r[3] == "STOPPED" for r in rows]
+    assert stopped == sorted(stopped)  # after the others
 
 
 def test_without_a_service_it_lists_the_family(sandbox, project, tmp_path):
@@ -204,6 +206,16 @@ def test_resolve_subcommand(opts, expected):
             resolve_subcommand(opts)
     else:
         assert resolve_subcommand(opts) == expected
+
+
+def test_help_lists_the_subcommands_but_not_the_deprecated_flags(capsys):
+    from ecspresso.cli import run
+
+    assert run(["tasks", "--help"])[0] == 0
+
+    out = capsys.readouterr().out
+    assert "{list,find,stop,logs}" in out and "--follow, -f" in out
+    assert "--find" not in out and "--stop" not in out
 
 
 def test_the_deprecated_flags_still_work_through_the_parser():
