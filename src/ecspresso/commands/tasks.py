@@ -244,9 +244,6 @@ def tasks(app: App, opts: TasksOption) -> Result:
         if text:
             app.reporter.output(text)
         return result
-    if sub == "stop" and not opts.force and not interactive():
-        # refuse before anything else: nobody can answer the question
-        raise EcspressoError("stopping a task needs confirmation, but stdin is not a terminal: pass --force")
     task = target_task(app, opts, sub)
     result.task_definition_arn = str(task.get("taskDefinitionArn", ""))
     if sub == "find":
