@@ -19,7 +19,6 @@ from ecs_fixtures import (
     default_network,
     make_app,
     make_project,
-    run_task,
     seed_service,
     start_recording,
     stdout_of,
@@ -83,15 +82,19 @@ def project(sandbox, tmp_path):
     seeded = seed_service(sandbox, config)
     ecs = client(sandbox, "ecs")
     subnets, groups = default_network(sandbox)
+    network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": groups}}
     ecs.create_service(cluster="default", serviceName="api", taskDefinition=seeded.task_definition_arn,
-                       desiredCount=1, launchType="FARGATE",
-                       networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": groups}})  # fmt: skip
+                       desiredCount=1, launchType="FARGATE", networkConfiguration=network)  # fmt: skip
     _settle(sandbox, "web", "api")
-    standalone = run_task(sandbox, config, seeded.task_definition_arn)
+
+    def run(td_arn: str) -> str:  # standalone, as RunTask starts it
+        out = ecs.run_task(cluster="default", taskDefinition=td_arn, launchType="FARGATE",
+                           networkConfiguration=network)  # fmt: skip
+        return str(out["tasks"][0]["taskArn"]).rsplit("/", 1)[-1]
+
     other_td = ecs.register_task_definition(**task_definition("other"))["taskDefinition"]["taskDefinitionArn"]
-    other = run_task(sandbox, config, other_td)
-    proj = Project(config, seeded.task_definition_arn, _ids(sandbox, "web"), standalone.rsplit("/", 1)[-1],
-                   _ids(sandbox, "api"), other.rsplit("/", 1)[-1])  # fmt: skip
+    proj = Project(config, seeded.task_definition_arn, _ids(sandbox, "web"), run(seeded.task_definition_arn),
+                   _ids(sandbox, "api"), run(other_td))  # fmt: skip
     assert len(proj.web) == 2 and len(proj.api) == 1
     return proj
 
@@ -258,23 +261,22 @@ def test_find_with_output_tsv_prints_its_row(sandbox, project):
     assert row.split("\t")[:2] == [project.standalone, "app:1"]
 
 
-@pytest.mark.parametrize("sub", ["find", "stop", "logs"])
-def test_unknown_id_is_one_line_exit_1(sandbox, project, sub):
-    app = make_app(sandbox, project.config)
+def test_unknown_id_is_one_line_exit_1(sandbox, project):
     start_recording(sandbox)
+    for sub in ("find", "stop", "logs"):
+        with pytest.raises(EcspressoError, match=r"^task nope not found in cluster default$") as err:
+            tasks(
+                make_app(sandbox, project.config), TasksOption(subcommand=sub, id="nope", force=sub == "stop")
+            )
+        assert err.value.exit_code == 1
 
-    with pytest.raises(EcspressoError, match=r"^task nope not found in cluster default$") as err:
-        tasks(app, TasksOption(subcommand=sub, id="nope", force=sub == "stop"))
-
-    assert err.value.exit_code == 1 and sandbox.mutating_operations() == []
+    assert sandbox.mutating_operations() == []
 
 
-@pytest.mark.parametrize("sub", ["find", "logs", "stop"])
-def test_without_id_and_without_a_terminal_it_is_a_usage_error(sandbox, project, sub):
-    app = make_app(sandbox, project.config)
-
-    with pytest.raises(UsageError, match=f"'tasks {sub}' needs --id"):
-        tasks(app, TasksOption(subcommand=sub, force=sub == "stop"))
+def test_without_id_and_without_a_terminal_it_is_a_usage_error(sandbox, project):
+    for sub in ("find", "stop", "logs"):
+        with pytest.raises(UsageError, match=f"'tasks {sub}' needs --id"):
+            tasks(make_app(sandbox, project.config), TasksOption(subcommand=sub, force=sub == "stop"))
 
 
 def test_without_id_on_a_terminal_it_asks_which(sandbox, project, monkeypatch, capsys):
