@@ -273,5 +273,18 @@ def stop_task(app: App, task: dict[str, Any], *, force: bool) -> str:
 
 
 COMMANDS = [
-    Command("tasks", "list, find, stop the tasks of the service and show their logs", TasksOption, tasks)
+    Command(
+        "tasks",
+        "list, find, stop the tasks of the service and show their logs",
+        TasksOption,
+        tasks,
+        examples=(
+            "tasks",
+            "tasks --output tsv",
+            "tasks find --id 0123456789abcdef0123456789abcdef",
+            "tasks stop --id 0123456789abcdef0123456789abcdef --force",
+            "tasks logs --id 0123456789abcdef0123456789abcdef --duration 10m",
+            "tasks logs --id 0123456789abcdef0123456789abcdef --container app --follow",
+        ),
+    )
 ]
