@@ -114,7 +114,11 @@ def _shown(field: Any) -> str:
 
 
 def _flags(cls: type) -> list[Any]:
-    return [f for f in cls.__dataclass_fields__.values() if "help" in f.metadata]  # type: ignore[attr-defined]
+    return [  # hidden flags (deprecated spellings) are accepted but not listed
+        f
+        for f in cls.__dataclass_fields__.values()  # type: ignore[attr-defined]
+        if "help" in f.metadata and not f.metadata.get("hidden")
+    ]
 
 
 def test_a_command_help_lists_its_flags_and_examples_and_points_to_the_global_ones() -> None:

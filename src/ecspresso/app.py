@@ -38,6 +38,11 @@ class Timing:
     def now() -> float:
         return time.monotonic()
 
+    @staticmethod
+    def wall() -> float:
+        """Seconds since the epoch (what "the last minute of logs" is measured against)."""
+        return time.time()
+
 
 class App:
     """One command run: config + AWS + definitions + reporter."""

@@ -130,7 +130,9 @@ class LogFollower:
             }
             if self._token:
                 kwargs["nextToken"] = self._token
-            elif self.start_time is not None:
+            if self.start_time is not None:
+                # with every call, not only the first: AWS's tokens hold a time and ignore it, but
+                # moto's are an index into the events the same filter selects
                 kwargs["startTime"] = self.start_time
             try:
                 page = self.client.get_log_events(**kwargs)

@@ -139,7 +139,9 @@ def add_options(parser: argparse.ArgumentParser | Any, cls: type, *, suppress: b
         if suppress:
             default = argparse.SUPPRESS
         help_text = meta["help"] + (f" [env {meta['env']}]" if meta.get("env") else "")
-        if suppress:  # global flags after the command: accepted, listed once in 'ecspresso --help'
+        # global flags after the command: accepted, listed once in 'ecspresso --help'; hidden flags:
+        # accepted, never listed (deprecated spellings)
+        if suppress or meta.get("hidden"):
             help_text = argparse.SUPPRESS
         if meta.get("positional"):
             parser.add_argument(f.name, nargs=meta.get("nargs") or "?", default=default,

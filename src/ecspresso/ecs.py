@@ -124,11 +124,14 @@ def list_service_task_arns(app: App, *, desired_status: str, service: str | None
     return list(_paginate(app, "list_tasks", "taskArns", **kwargs))
 
 
-def describe_tasks(app: App, arns: list[str]) -> list[dict[str, Any]]:
+def describe_tasks(app: App, arns: list[str], *, tags: bool = False) -> list[dict[str, Any]]:
+    """DescribeTasks, 100 at a time; tasks it does not know are left out (``failures``)."""
     tasks: list[dict[str, Any]] = []
     ecs = app.client("ecs")
+    extra: dict[str, Any] = {"include": ["TAGS"]} if tags else {}
     for i in range(0, len(arns), 100):
-        out = call("DescribeTasks", ecs.describe_tasks, cluster=app.config.cluster, tasks=arns[i : i + 100])
+        out = call("DescribeTasks", ecs.describe_tasks, cluster=app.config.cluster, tasks=arns[i : i + 100],
+                   **extra)  # fmt: skip
         tasks.extend(out.get("tasks", []))
     return tasks
 

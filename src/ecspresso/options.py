@@ -26,11 +26,13 @@ def option(
     positional: bool = False,
     nargs: str | None = None,
     parse: Callable[[str], Any] | None = None,
+    hidden: bool = False,
 ) -> Any:
     """A dataclass field carrying its flag's help text and shape.
 
     ``default`` may be a list (copied per instance). ``parse`` converts the flag's text (defaults to
     the field's type: int, float, str). ``env`` names an environment variable that sets the default.
+    ``hidden`` flags are accepted but not listed in ``--help`` (deprecated spellings kept working).
     """
     meta = {
         "help": help,
@@ -43,6 +45,7 @@ def option(
         "positional": positional,
         "nargs": nargs,
         "parse": parse,
+        "hidden": hidden,
     }
     if isinstance(default, list):
         return dataclasses.field(default_factory=lambda: list(default), metadata=meta)

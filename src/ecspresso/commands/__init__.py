@@ -37,6 +37,7 @@ TABLE: dict[str, Entry] = {
     "deregister": Entry("deregister", "deregister task definition revisions not in use"),
     "revisions": Entry("revisions", "list revisions of the task definition and what uses them"),
     "status": Entry("status", "show the service status, deployments and events"),
+    "tasks": Entry("tasks", "list, find, stop the tasks of the service and show their logs"),
     "delete": Entry("delete", "delete the service"),
     "diff": Entry("diff", "show differences between local and running definitions"),
     "appspec": Entry("appspec", "print the CodeDeploy AppSpec of the service"),
