@@ -42,7 +42,11 @@ def test_deploy_success_sets_outputs_and_summary(sandbox: Any, workspace: Path, 
     assert step.outputs["task-definition-arn"].endswith(":task-definition/app:2")
     assert step.outputs["previous-task-definition-arn"].endswith(":task-definition/app:1")
     assert step.outputs["deployment-id"].startswith("ecs-svc/")
-    assert {"Task definition", "Update service", "Wait for the deployment"} <= set(step.log.groups)
+    assert {"Task definition", "Wait for the deployment"} <= set(step.log.groups)
+    # no empty group: each ::group:: is followed by a line before its ::endgroup::
+    raw = step.raw.splitlines()
+    opened = [i for i, line in enumerate(raw) if line.startswith("::group::")]
+    assert opened and all(not raw[i + 1].startswith("::endgroup::") for i in opened), step.raw
     assert not [a for a in step.log.annotations if a.level == "error"]
     assert "| web | default | app:1 | app:2 |" in step.summary
     assert '-      "image": "nginx:1",\n+      "image": "nginx:2",' in step.summary  # what changed

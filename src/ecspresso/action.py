@@ -145,14 +145,16 @@ class GitHubReporter(Reporter):
         super().__init__()
         self.failed: tuple[EcspressoError, Result | None] | None = None
         log.on_mask(gha.add_mask)
+        log.on_line(gha.open_pending_group)
         self.log_processors = (_warnings_as_annotations,)
 
     @contextmanager
     def phase(self, title: str) -> Iterator[None]:
-        with gha.group(title):
+        with gha.lazy_group(title):  # no empty group for a phase that prints nothing
             yield
 
     def output(self, text: str) -> None:
+        gha.open_pending_group()
         with gha.stop_commands():
             super().output(text)
 

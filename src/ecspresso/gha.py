@@ -177,6 +177,43 @@ def group(title: str) -> Iterator[None]:
         _issue(command("endgroup"))
 
 
+#: the title of the lazy group waiting for its first line (see :func:`lazy_group`)
+_pending_group: str | None = None
+
+
+@contextmanager
+def lazy_group(title: str) -> Iterator[None]:
+    """A log group opened only when a line is printed inside it (:func:`open_pending_group` is
+    called before each log line and result): a phase that prints nothing leaves no empty group."""
+    global _pending_group, _group_depth
+    if _group_depth or _pending_group is not None:  # nested: as :func:`group` does
+        with group(title):
+            yield
+        return
+    _pending_group = title
+    try:
+        yield
+    finally:
+        opened = _pending_group is None
+        _pending_group = None
+        if opened:
+            _group_depth = 0
+            sys.stdout.flush()
+            sys.stderr.flush()
+            _issue(command("endgroup"))
+
+
+def open_pending_group() -> None:
+    """Open the lazy group waiting for its first line, if any."""
+    global _pending_group, _group_depth
+    if _pending_group is None:
+        return
+    title, _pending_group = _pending_group, None
+    sys.stderr.flush()
+    _issue(command("group", title))
+    _group_depth = 1
+
+
 def add_mask(value: str) -> None:
     """Mask ``value`` in the rest of the log, and each of its lines on its own (a multi-line
     secret is printed line by line by most tools). Empty or blank values are skipped: the

@@ -33,6 +33,7 @@ _state: dict[str, Any] = {
     "stream": None,
     "masks": [],
     "mask_listeners": [],
+    "line_listeners": [],  # called before each line is written (the Action opens its lazy group)
     "processors": [],  # the chain after merge_contextvars, renderer last (see configure)
     "structlog": None,  # the structlog module once get_logger has configured it
 }
@@ -98,6 +99,11 @@ def add_mask(value: str) -> None:
             listener(value)
 
 
+def on_line(listener: Callable[[], None]) -> None:
+    """Call ``listener()`` before every log line is written."""
+    _state["line_listeners"].append(listener)
+
+
 def on_mask(listener: Callable[[str], None]) -> None:
     """Call ``listener(value)`` for every secret registered from now on (the Action's ::add-mask::)."""
     _state["mask_listeners"].append(listener)
@@ -130,6 +136,8 @@ class _StreamLogger:
     """Writes each rendered line to the configured stream (stderr unless told otherwise)."""
 
     def msg(self, line: str) -> None:
+        for listener in _state["line_listeners"]:
+            listener()
         stream: TextIO = _state["stream"] or sys.stderr
         stream.write(line + "\n")
         stream.flush()
