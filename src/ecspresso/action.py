@@ -28,6 +28,7 @@ from typing import Any
 from ecspresso import gha, log
 from ecspresso.errors import EcspressoError, UsageError
 from ecspresso.report import Reporter, Result
+from ecspresso.summary import one_line, summary_markdown, write_outcome_label  # noqa: F401  (re-exported)
 
 _KV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
@@ -181,7 +182,7 @@ def annotation_text(message: str, result: Result | None) -> str:
     from ecspresso.explain import short_explanation
 
     extra = short_explanation(result.explanation, ANNOTATION_LOG_LINES) if result is not None else []
-    lines = [message, *(_one_line(line)[:300] for line in extra)]
+    lines = [message, *(one_line(line)[:300] for line in extra)]
     return log.redact("\n".join(lines))
 
 
@@ -224,152 +225,6 @@ def write_outputs(result: Result | None, code: int) -> dict[str, str]:
     for name, value in values.items():
         gha.set_output(name, value)
     return values
-
-
-def summary_markdown(command: str, result: Result | None, code: int, error: str, duration: float) -> str:
-    from ecspresso.ecs import short_name
-
-    r = result or Result(command=command)
-    icon = "✅" if code == 0 else ("↩️" if r.rolled_back else "❌")
-    outcome = write_outcome_label(r, code)
-    lines = [f"### {icon} ecspresso {_cell(command)}: {outcome}", ""]
-    if r.service or r.task_definition_arn:
-        lines += [
-            "| Service | Cluster | From | To | Deployment | Duration | Result |",
-            "|---|---|---|---|---|---|---|",
-            "| "
-            + " | ".join(
-                _cell(v)
-                for v in (
-                    r.service or "-",
-                    r.cluster or "-",
-                    short_name(r.previous_task_definition_arn) or "-",
-                    short_name(r.task_definition_arn) or "-",
-                    r.deployment_id or "-",
-                    f"{duration:.1f}s",
-                    outcome,
-                )
-            )
-            + " |",
-            "",
-        ]
-    if error:
-        lines += [f"**Why:** {_cell(error)}", ""]
-    if r.rolled_back:
-        by = (
-            "by ECS's deployment circuit breaker"
-            if r.rolled_back_by == "ecs"
-            else "by ecspresso (--rollback-on-failure)"
-        )
-        lines += [
-            f"**Rolled back** {by} to `{_cell(short_name(r.rollback_target_arn))}`; the service runs the previous revision again.",
-            "",
-        ]
-    elif r.result == "superseded":
-        lines += [
-            "**Superseded:** another deployment replaced this one; it was not rolled back (that would undo it).",
-            "",
-        ]
-    if code and r.current_task_definition_arn:
-        lines += [f"**Now running:** `{_cell(short_name(r.current_task_definition_arn))}`", ""]
-    if r.lifecycle_events:
-        lines += ["#### CodeDeploy lifecycle events", "", "| Event | Status |", "|---|---|"]
-        lines += [
-            f"| {_cell(e.rsplit(' ', 1)[0])} | {_cell(e.rsplit(' ', 1)[-1])} |" for e in r.lifecycle_events
-        ]
-        lines.append("")
-    elif r.lifecycle_stages:
-        lines += ["**Lifecycle stages:** " + " → ".join(_cell(st) for st in r.lifecycle_stages), ""]
-    if r.console_url.startswith("https://") and ".console.aws.amazon.com/" in r.console_url:
-        lines += [
-            f"[CodeDeploy deployment `{_cell(r.deployment_id)}` in the AWS console]({r.console_url})",
-            "",
-        ]
-    lines += _why_it_failed(r)
-    if r.events:
-        lines += [
-            "<details><summary>Last service events</summary>",
-            "",
-            *(f"- {_cell(e)}" for e in r.events),
-            "",
-            "</details>",
-            "",
-        ]
-    if r.plan or (r.command == "diff" and code == 0):
-        lines += _plan_markdown(r)
-    elif r.diff:
-        lines += ["<details><summary>Diff</summary>", "", *_fenced(r.diff, "diff"), "", "</details>", ""]
-    return "\n".join(lines)
-
-
-def _fenced(text: str, info: str) -> list[str]:
-    """``text`` (secrets redacted) as a fenced code block whose text cannot close it: the fence is
-    longer than any run of backticks inside."""
-    body = log.redact(text).rstrip("\n")
-    fence = "`" * max([3, *(len(run) + 1 for run in re.findall(r"`+", body))])
-    return [f"{fence}{info}", body, fence]
-
-
-def _plan_markdown(r: Result) -> list[str]:
-    """A dry run's plan or a diff: whether anything would change, then the diff, open (a pull
-    request's plan job is read for this)."""
-    if r.changed:
-        head = (
-            "**Would change:** yes"
-            if r.plan
-            else "**Differences:** the local definitions differ from what runs"
-        )
-    else:
-        head = "**Would change:** no" if r.plan else "**Differences:** none"
-    out = [head, ""]
-    if r.plan:
-        out += [*_fenced("\n".join(r.plan), ""), ""]
-    if r.diff:
-        out += [*_fenced(r.diff, "diff"), ""]
-    return out
-
-
-def _why_it_failed(r: Result) -> list[str]:
-    """The failure's explanation: stopped tasks grouped (cause first, stop code once), the last
-    lines of the container that explains each, failing targets, and what could not be read."""
-    from ecspresso.explain import group_stopped_tasks
-
-    why = r.explanation
-    groups = why.groups or group_stopped_tasks(r.stopped_tasks)
-    if not (groups or why.targets or why.notes):
-        return []
-    lines = ["#### Why it failed", ""]
-    for g in groups:
-        ids = ", ".join(f"`{_cell(t[:8])}`" for t in g.task_ids[:5]) + (", …" if g.count > 5 else "")
-        lines += [f"**{_cell(g.headline())}** — {_cell(g.task.task_definition or '?')}, task {ids}", ""]
-        if g.log_lines:
-            lines += [f"Last {len(g.log_lines)} line(s) of container `{_cell(g.container)}` "
-                      f"(task `{_cell(g.task.task_id[:8])}`):", ""]  # fmt: skip
-            lines += [*_fenced("\n".join(_one_line(x) for x in g.log_lines), "text"), ""]
-        if g.note:
-            lines += [f"_{_cell(g.note)}_", ""]
-    if why.targets:
-        lines += ["Failing load balancer targets:", "", *(f"- {_cell(t.line())}" for t in why.targets), ""]
-    lines += [f"_{_cell(note)}_\n" for note in why.notes]
-    return lines
-
-
-def _one_line(text: str) -> str:
-    """A container's log line as one printable line: no control characters (ANSI colours, \\r)."""
-    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0a-\x1f\x7f]", "", text.replace("\t", "    "))
-
-
-def write_outcome_label(r: Result, code: int) -> str:
-    if code == 0:
-        return r.result
-    return "rolled-back" if r.rolled_back else ("superseded" if r.result == "superseded" else "failed")
-
-
-def _cell(text: str) -> str:
-    """Text from outside (ECS, inputs) as one Markdown table cell or list item: one line, secrets
-    redacted, no table separator, no HTML (a ``</details>`` must not close our block)."""
-    text = log.redact(" ".join(str(text).split()))
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
 
 
 USAGE = """\

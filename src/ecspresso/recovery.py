@@ -202,7 +202,7 @@ def _roll_back(
     if deregister_failed and failed_td and failed_td != serving:
         from ecspresso.commands.rollback import deregister_if_unused
 
-        deregister_if_unused(app, failed_td)
+        deregister_if_unused(app, failed_td, result)
     return 1
 
 

@@ -140,6 +140,9 @@ class Result:
     #: whether the command changed (dry run: would change) what the service runs; None: not said
     changed: bool | None = None
     plan: list[str] = field(default_factory=list)  # deploy --dry-run: what a deploy would do
+    images: list[str] = field(default_factory=list)  # ``container: image`` of the revision registered
+    removed: list[str] = field(default_factory=list)  # revisions deregistered (dry run: would be)
+    kept: list[str] = field(default_factory=list)  # ``app:3: in use by …``: revisions left, and why
     duration: float = 0.0
     exit_code: int = 0
 
@@ -151,6 +154,24 @@ class Result:
     def revision(self) -> str:
         tail = self.task_definition_arn.rsplit("/", 1)[-1]
         return tail.split(":")[1] if ":" in tail else ""
+
+
+def container_images(task_definition: dict[str, Any]) -> list[str]:
+    """``name: image`` of each container of a task definition, in its order."""
+    return [
+        f"{c.get('name', '?')}: {c.get('image', '?')}"
+        for c in task_definition.get("containerDefinitions") or []
+    ]
+
+
+def ecs_console_url(region: str, cluster: str, service: str) -> str:
+    """The ECS console page of a service's deployments."""
+    if not region:
+        return ""
+    return (
+        f"https://{region}.console.aws.amazon.com/ecs/v2/clusters/{cluster}/services/{service}/deployments"
+        f"?region={region}"
+    )
 
 
 def failed(result: Result, exit_code: int = 1) -> DeployFailed:

@@ -18,7 +18,7 @@ from ecspresso.app import App
 from ecspresso.errors import EcspressoError, InputError, UsageError
 from ecspresso.options import AutoScalingOptions, Command, DryRunOptions, WaitOptions, option
 from ecspresso.recovery import after_failed_deploy
-from ecspresso.report import Result, failed
+from ecspresso.report import Result, container_images, ecs_console_url, failed
 from ecspresso.rollout import primary, serving_task_definition
 from ecspresso.strategies import StartRequest, check_wait_until, choose
 from ecspresso.watch import WaitOutcome, WaitRequest, explain_failure, failure_reason
@@ -120,6 +120,7 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
     with app.reporter.phase("Task definition"):
         td_arn = _task_definition_for_deploy(app, opts, service, result, td_local, progress)
     result.task_definition_arn = td_arn
+    result.images = container_images(td_local) if td_local else []
     td_diff = result.diff  # dry run: the local task definition against the service's
 
     params: dict[str, Any] = {"cluster": cfg.cluster, "service": cfg.service}
@@ -149,7 +150,9 @@ def _deploy(app: App, opts: DeployOption, result: Result, progress: _Progress) -
         progress.phase = "wait"
     created_deployment = bool(started_dep.deployment_id)
     result.deployment_id = started_dep.deployment_id
-    result.console_url = started_dep.console_url
+    result.console_url = started_dep.console_url or ecs_console_url(
+        app.aws.resolved_region or "", cfg.cluster, cfg.service
+    )
     if "desiredCount" in params and params["desiredCount"] != service.get("desiredCount"):
         log.info(f"desired count: {service.get('desiredCount')} -> {params['desiredCount']}")
     log.info(f"Service is updating: {ecs.short_name(td_arn or started_dep.task_definition)}"

@@ -114,13 +114,13 @@ def _deregister_revision(app: App, opts: DeregisterOption, family: str) -> Resul
     if opts.dry_run:
         app.log.info(f"task definition {name} will be deregistered" + (" and deleted" if opts.delete else ""))
         app.log.info("DRY RUN OK")
-        return _result(app, "dry-run", arn, name)
+        return _result(app, "dry-run", arn, name, removed=[name])
     confirm(app, f"Deregister {name} ?", force=opts.force)
     if td.get("status") == "ACTIVE":
         _deregister_one(app, name)
     if opts.delete:
         _delete(app, [name])
-    return _result(app, "deregistered", arn, name)
+    return _result(app, "deregistered", arn, name, removed=[name])
 
 
 def _deregister_keeps(app: App, opts: DeregisterOption, family: str) -> Result:
@@ -131,27 +131,31 @@ def _deregister_keeps(app: App, opts: DeregisterOption, family: str) -> Result:
     )
     in_use = in_use_revisions(app, family)
     candidates: list[str] = []
+    kept: list[str] = []
     for arn in arns:
         why = in_use_reason(in_use, arn)
         if why:
             app.log.info(f"{ecs.short_name(arn)} is in use by {why}. skip")
+            kept.append(f"{ecs.short_name(arn)}: in use by {why}")
         elif arns and arn == arns[-1]:
             app.log.info(f"{ecs.short_name(arn)} is the newest revision. skip")
+            kept.append(f"{ecs.short_name(arn)}: the newest revision")
         else:
             candidates.append(arn)
     # the newest revision, when not in use, counts as one of the revisions kept
     kept_newest = 1 if arns and not in_use_reason(in_use, arns[-1]) else 0
     victims = candidates[: max(0, len(candidates) - max(0, keeps - kept_newest))]
+    kept += [f"{ecs.short_name(a)}: one of the {keeps} kept (--keeps)" for a in candidates[len(victims) :]]
     if not victims:
         app.log.info("No need to deregister task definitions")
-        return _result(app, "no-change", "", "")
+        return _result(app, "no-change", "", "", kept=kept)
     names = [ecs.short_name(a) for a in victims]
     _unless_incomplete(app, opts, in_use, names)
     for name in names:
         app.log.info(f"{name} will be deregistered")
     if opts.dry_run:
         app.log.info("DRY RUN OK")
-        return _result(app, "dry-run", "", ", ".join(names))
+        return _result(app, "dry-run", "", ", ".join(names), removed=names, kept=kept)
     confirm(app, f"Deregister {len(names)} revisions?", force=opts.force)
     pause = min(1.0, app.timing.poll_interval / 5)  # ecspresso pauses 1 s between calls
     for i, name in enumerate(names):
@@ -161,7 +165,7 @@ def _deregister_keeps(app: App, opts: DeregisterOption, family: str) -> Result:
     app.log.info(f"{len(names)} task definitions were deregistered")
     if opts.delete:
         _delete(app, names)
-    return _result(app, "deregistered", victims[-1], ", ".join(names))
+    return _result(app, "deregistered", victims[-1], ", ".join(names), removed=names, kept=kept)
 
 
 def _unless_incomplete(app: App, opts: DeregisterOption, in_use: InUse, names: list[str]) -> None:
@@ -199,7 +203,15 @@ def _delete(app: App, names: list[str]) -> None:
         app.log.info(f"{len(chunk)} task definitions were deleted successfully")
 
 
-def _result(app: App, result: str, arn: str, message: str) -> Result:
+def _result(
+    app: App,
+    result: str,
+    arn: str,
+    message: str,
+    *,
+    removed: list[str] | None = None,
+    kept: list[str] | None = None,
+) -> Result:
     return Result(
         command="deregister",
         result=result,
@@ -207,6 +219,8 @@ def _result(app: App, result: str, arn: str, message: str) -> Result:
         cluster=app.config.cluster,
         task_definition_arn=arn,
         message=message,
+        removed=list(removed or []),
+        kept=sorted(kept or [], key=lambda k: ecs.revision_of(k.split(":", 2)[0] + ":" + k.split(":", 2)[1])),
     )
 
 

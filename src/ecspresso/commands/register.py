@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from ecspresso import ecs
 from ecspresso.app import App
 from ecspresso.options import Command, option
-from ecspresso.report import Result
+from ecspresso.report import Result, container_images
 
 
 @dataclass
@@ -67,6 +67,7 @@ def register(app: App, opts: RegisterOption) -> Result:
         cluster=app.config.cluster,
         task_definition_arn=arn,
         message=f"{family}:{revision}",
+        images=container_images(new),
     )
 
 

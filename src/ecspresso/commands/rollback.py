@@ -75,7 +75,7 @@ def rollback(app: App, opts: RollbackOption) -> Result:
     result.current_task_definition_arn = target
     log.info(f"Service is rolled back to {ecs.short_name(target)}")
     if opts.deregister_task_definition:
-        deregister_if_unused(app, current)
+        deregister_if_unused(app, current, result)
     return result
 
 
@@ -133,7 +133,7 @@ def _stop_in_progress(
     app.log.info(f"Service is rolled back to {target_name or 'its source revision'}")
     if opts.deregister_task_definition and leaving:
         deregister_if_unused(
-            app, str(ecs.describe_task_definition(app, leaving, tags=False)["taskDefinitionArn"])
+            app, str(ecs.describe_task_definition(app, leaving, tags=False)["taskDefinitionArn"]), result
         )
     return result
 
@@ -172,7 +172,7 @@ def rollback_target(app: App, current: str, revision: int = 0) -> str:
     )
 
 
-def deregister_if_unused(app: App, arn: str) -> bool:
+def deregister_if_unused(app: App, arn: str, result: Result | None = None) -> bool:
     """Deregister ``arn`` unless something uses it (see :mod:`ecspresso.inuse`). When the in-use
     check cannot be completed it is left alone (warned about, ``False``): the rollback itself
     succeeded and must not turn into a failure, nor take a schedule's revision away."""
@@ -183,17 +183,23 @@ def deregister_if_unused(app: App, arn: str) -> bool:
     why = users.why(arn)
     if why:
         app.log.warning(f"not deregistering {name}: in use by {why}")
+        if result is not None:
+            result.kept.append(f"{name}: in use by {why}")
         return False
     if not users.complete:
         app.log.warning(
             f"not deregistering {name}: {uncertainty(users, [name])}; deregister it later with "
             f"`ecspresso deregister --revision {ecs.revision_of(arn)}`"
         )
+        if result is not None:
+            result.kept.append(f"{name}: {uncertainty(users, [name])}")
         return False
     ecs.call(
         f"DeregisterTaskDefinition {name}", app.client("ecs").deregister_task_definition, taskDefinition=arn
     )
     app.log.info(f"Task definition {name} is deregistered")
+    if result is not None:
+        result.removed.append(name)
     return True
 
 
