@@ -57,6 +57,8 @@ OUTPUTS = [
     "lifecycle-stage",
     "codedeploy-deployment-id",
     "console-url",
+    "task-arn",
+    "exit-code",
     "result",
 ]
 BOOLEAN_INPUTS = {"no-wait", "rollback-on-failure", "deregister-failed", "dry-run", "debug"}

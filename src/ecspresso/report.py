@@ -70,6 +70,8 @@ class Result:
     stopped_tasks: list[StoppedTask] = field(default_factory=list)
     events: list[str] = field(default_factory=list)  # the last service events, oldest first
     diff: str = ""
+    task_arn: str = ""  # run: the task started (the first, watched, one)
+    container_exit_code: int | None = None  # run: the watched container's exit code, when it has one
     duration: float = 0.0
     exit_code: int = 0
 

@@ -40,6 +40,7 @@ TABLE: dict[str, Entry] = {
     "delete": Entry("delete", "delete the service"),
     "diff": Entry("diff", "show differences between local and running definitions"),
     "appspec": Entry("appspec", "print the CodeDeploy AppSpec of the service"),
+    "run": Entry("run", "run a one-off task and wait for its container to exit"),
 }
 
 #: the command modules, in ``--help`` order
