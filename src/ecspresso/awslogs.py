@@ -132,7 +132,7 @@ class LogFollower:
             }
             if self._token:
                 kwargs["nextToken"] = self._token
-            elif self.start_time is not None:
+            if self.start_time is not None:  # with the token too: a token is a place in the filtered events
                 kwargs["startTime"] = self.start_time
             try:
                 page = self.client.get_log_events(**kwargs)

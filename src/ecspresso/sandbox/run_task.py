@@ -91,7 +91,8 @@ class OneOffTask(SimTask):
         self.group = params.get("group") or f"family:{task_def.family}"
         self.tags = list(params.get("tags") or [])
         if params.get("propagateTags") == "TASK_DEFINITION":
-            self.tags += [t for t in task_def.tags or [] if t not in self.tags]
+            keys = {t.get("key") for t in self.tags}  # the call's own tags win over the definition's
+            self.tags += [t for t in task_def.tags or [] if t.get("key") not in keys]
         overrides = dict(params.get("overrides") or {})
         overrides.setdefault("containerOverrides", [])
         overrides.setdefault("inferenceAcceleratorOverrides", [])
