@@ -259,6 +259,22 @@ def test_revision_latest_and_skip_choose_like_deploy(sandbox: Any, project: Path
     assert code == 1
 
 
+def test_task_definition_only_project_runs_the_latest_revision(
+    sandbox: Any, tmp_path: Path, project: Path
+) -> None:
+    """No service (an ecschedule-style batch job): --skip-task-definition means the latest revision;
+    the network still comes from the service definition file."""
+    batch = make_project(tmp_path / "batch", service=None, family="nightly",
+                         config_extra={"service_definition": "ecs-service-def.json"})  # fmt: skip
+    (batch.parent / "ecs-service-def.json").write_text((project.parent / "ecs-service-def.json").read_text())
+    assert run(["--config", str(batch), "register"])[0] == 0
+    assert run(["--config", str(batch), "register"])[0] == 0
+    code, result = run(["--config", str(batch), "run", "--skip-task-definition"])
+    assert code == 0 and result.result == "ok"
+    assert result.task_definition_arn.endswith(":task-definition/nightly:2")
+    assert result.service == ""
+
+
 def test_task_def_flag_registers_that_file(sandbox: Any, project: Path) -> None:
     other = task_definition("other-job")
     write_json(project.parent / "job.json", other)
@@ -387,6 +403,47 @@ def test_sigterm_while_waiting_stops_the_task_only_if_asked(sandbox: Any, projec
         assert f"task {tid} keeps running (pass --stop-on-interrupt" in err
         assert "StopTask" not in sandbox.operations
         assert task_of(sandbox, arn)["lastStatus"] == "RUNNING"
+
+
+# -- the sandbox's one-off tasks -----------------------------------------------------------------------
+
+
+def test_sandbox_task_steps_and_writes_its_lines_progressively(sandbox: Any, project: Path) -> None:
+    from ecspresso.awslogs import LogFollower, log_target
+
+    ecs = sandbox.client("ecs")
+    sandbox.run_task_scenario("app", exit_code=4, reason="bad", lines=[str(i) for i in range(9)], steps=2)
+    sv = json.loads((project.parent / "ecs-service-def.json").read_text())
+    task = ecs.run_task(cluster="default", taskDefinition="app:1", launchType="FARGATE",
+                        networkConfiguration=sv["networkConfiguration"])["tasks"][0]  # fmt: skip
+    assert task["lastStatus"] == "PENDING"
+    target = log_target(two_containers(), "app", task["taskArn"].rsplit("/", 1)[-1])
+    follower = LogFollower(sandbox.client("logs"), target)  # type: ignore[arg-type]
+    seen = []
+    for want in ("RUNNING", "RUNNING", "STOPPED", "STOPPED"):
+        got = ecs.describe_tasks(cluster="default", tasks=[task["taskArn"]])["tasks"][0]
+        assert got["lastStatus"] == want
+        seen.append([ln.message for ln in follower.poll()])
+    assert seen == [["0", "1", "2"], ["3", "4", "5"], ["6", "7", "8"], []]  # a share per step
+    assert got["stopCode"] == "EssentialContainerExited"
+    assert [(c["name"], c.get("exitCode"), c.get("reason")) for c in got["containers"]] == [
+        ("app", 4, "bad"), ("sidecar", 0, None)]  # fmt: skip
+    other = ecs.run_task(cluster="default", taskDefinition="app:1", launchType="FARGATE",
+                         networkConfiguration=sv["networkConfiguration"])["tasks"][0]  # fmt: skip
+    assert (
+        ecs.describe_tasks(cluster="default", tasks=[other["taskArn"]])["tasks"][0]["lastStatus"] == "RUNNING"
+    )
+    stopped = ecs.stop_task(cluster="default", task=other["taskArn"], reason="enough")["task"]
+    assert (stopped["lastStatus"], stopped["stopCode"], stopped["stoppedReason"]) == (
+        "STOPPED",
+        "UserInitiated",
+        "enough",
+    )
+    with pytest.raises(Exception, match="count must be between 1 and 10"):
+        ecs.run_task(cluster="default", taskDefinition="app:1", count=11, launchType="FARGATE",
+                     networkConfiguration=sv["networkConfiguration"])  # fmt: skip
+    with pytest.raises(Exception, match="Network Configuration must be provided"):
+        ecs.run_task(cluster="default", taskDefinition="app:1", launchType="FARGATE")
 
 
 # -- pure parts --------------------------------------------------------------------------------------

@@ -106,7 +106,10 @@ def run(app: App, opts: RunOption) -> Result:
         return _run(app, opts, result, progress)
     except KeyboardInterrupt as exc:
         name = getattr(exc, "signal_name", "SIGINT")
-        if progress.phase == "run-task":
+        if progress.phase == "wait" and progress.task_arns:  # a second signal while stopping the task
+            tid = task_id(progress.task_arns[0])
+            what = f"while waiting for task {tid}: it may still be running ('ecspresso tasks' lists it)"
+        elif progress.phase == "run-task":
             what = "during RunTask: a task may have been started; 'ecspresso tasks' lists them"
         elif progress.phase == "register":
             what = "while registering the task definition: a new revision may have been registered; no task was started"
