@@ -136,23 +136,17 @@ def _run(app: App, opts: RunOption, result: Result, progress: _Progress) -> Resu
         ecs.describe_service(app) if cfg.service and (not local or opts.propagate_tags == "SERVICE") else None
     )
     with app.reporter.phase("Task definition"):
-        if local is None:
-            current = str((service or {}).get("taskDefinition") or "")
-            family = ecs.family_of(current) if current else str(app.load_task_definition().get("family"))
-            arn = ecs.existing_task_definition(app, family, current=current, revision=opts.revision,
-                                               latest=opts.latest_task_definition, skip=True) or current  # fmt: skip
-            td = ecs.describe_task_definition(app, arn, tags=False)
-            result.task_definition_arn = arn = str(td.get("taskDefinitionArn") or arn)
-        else:
-            td, arn = local, ""
+        td, arn = (local, "") if local is not None else _existing(app, opts, service)
+        result.task_definition_arn = arn
     container = watched_container(td, opts.watch_container)
     check_override_containers(td, overrides)
     tags = parse_tags(opts.tags)
     if opts.propagate_tags == "SERVICE":
+        if not cfg.service:
+            raise UsageError("--propagate-tags SERVICE: no service is set in the config")
         if service is None:
-            raise UsageError(
-                "--propagate-tags SERVICE: the service "
-                + (f"{cfg.service} does not exist" if cfg.service else "is not set in the config")
+            raise EcspressoError(
+                f"--propagate-tags SERVICE: service {cfg.service} not found in cluster {cfg.cluster}"
             )
         tags = merge_tags(list(service.get("tags") or []), tags)  # RunTask takes no SERVICE: copy them
     params = run_task_input(
@@ -216,6 +210,17 @@ def _run(app: App, opts: RunOption, result: Result, progress: _Progress) -> Resu
         return result
     end = judge_stopped(last, container)
     return _finish(app, result, end)
+
+
+def _existing(app: App, opts: RunOption, service: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
+    """The task definition ``--revision`` / ``--latest-task-definition`` / ``--skip-task-definition``
+    choose, as deploy chooses (family: the service's, else the local definition's), and its ARN."""
+    current = str((service or {}).get("taskDefinition") or "")
+    family = ecs.family_of(current) if current else str(app.load_task_definition().get("family"))
+    arn = ecs.existing_task_definition(app, family, current=current, revision=opts.revision,
+                                       latest=opts.latest_task_definition, skip=True) or current  # fmt: skip
+    td = ecs.describe_task_definition(app, arn, tags=False)
+    return td, str(td.get("taskDefinitionArn") or arn)
 
 
 def _finish(app: App, result: Result, end: TaskEnd) -> Result:
