@@ -122,6 +122,15 @@ def test_lines_arriving_over_many_polls_are_not_lost_or_repeated(
     assert out.splitlines() == lines
 
 
+def test_lines_delivered_after_the_task_stopped_are_read(sandbox: Any, project: Path, capfd: Any) -> None:
+    """CloudWatch Logs may show the container's last lines after DescribeTasks shows it STOPPED."""
+    sandbox.run_task_scenario("app", lines=LINES[:8], steps=3, late_lines=2)
+    code, _ = cli(project, "--skip-task-definition")
+    out, err = capfd.readouterr()
+    assert code == 0, err
+    assert out.splitlines() == LINES[:8]
+
+
 def test_non_zero_exit_names_container_code_and_reason(sandbox: Any, project: Path, capfd: Any) -> None:
     sandbox.run_task_scenario("app", exit_code=3, reason="OutOfMemoryError: Container killed", lines=["boom"])
     code, result = cli(project)

@@ -97,6 +97,10 @@ def install() -> None:
             setattr(cls, name, new)
         for name, new in _NEW_ACTIONS.items():  # moto has no such method: nothing to keep
             setattr(R, name, new)
+        from moto.logs.responses import LogsResponse
+
+        ORIGINALS["LogsResponse.get_log_events"] = LogsResponse.get_log_events
+        LogsResponse.get_log_events = _get_log_events_response  # type: ignore[method-assign]
         from ecspresso.sandbox import codedeploy_api
 
         codedeploy_api.install()
@@ -175,6 +179,15 @@ def _stop_task(self: Any, cluster_str: str, task_str: str, reason: str) -> Any:
 
 
 # -- responses -------------------------------------------------------------------------------------
+def _get_log_events_response(self: Any) -> Any:
+    from ecspresso.sandbox import run_task
+
+    run_task.before_log_read(
+        self.region, self._get_param("logGroupName") or "", self._get_param("logStreamName") or ""
+    )
+    return _orig("LogsResponse.get_log_events")(self)
+
+
 def _run_task_response(self: Any) -> Any:
     from moto.core.responses import ActionResult
 
@@ -400,6 +413,7 @@ _EXPECTED_SIGNATURES = {
     "EC2ContainerServiceBackend.describe_tasks": ["self", "cluster_str", "tasks"],
     "EC2ContainerServiceBackend.stop_task": ["self", "cluster_str", "task_str", "reason"],
     "EC2ContainerServiceResponse.run_task": ["self"],
+    "LogsResponse.get_log_events": ["self"],
     "EC2ContainerServiceResponse.create_service": ["self"],
     "EC2ContainerServiceResponse.list_task_definitions": ["self"],
     "EC2ContainerServiceResponse.list_tasks": ["self"],
@@ -418,9 +432,12 @@ def check_internals() -> list[str]:
         problems.append(
             f"moto {moto.__version__} is installed; the sandbox is written against {MOTO_VERSION}"
         )
+    from moto.logs.responses import LogsResponse
+
     classes = {
         "EC2ContainerServiceBackend": EC2ContainerServiceBackend,
         "EC2ContainerServiceResponse": EC2ContainerServiceResponse,
+        "LogsResponse": LogsResponse,
     }
     for name, expected in _EXPECTED_SIGNATURES.items():
         cls_name, attr = name.split(".")

@@ -14,6 +14,8 @@ definition family (``Sandbox.run_task_scenario``):
 * the scenario's ``lines`` are written to CloudWatch Logs where the awslogs driver would put them
   (``<group>`` / ``<prefix>/<container>/<task id>``), a share at each step from RUNNING to STOPPED,
   so a reader polling between steps sees them arrive over several reads;
+* ``late_lines``: the last N lines reach CloudWatch Logs late, as the awslogs driver's last batch
+  may: at the second GetLogEvents of the stream after the task stopped, not before;
 * StopTask stops it (stopCode ``UserInitiated``, running containers exit 143).
 
 Without a scenario a one-off task runs for one step and exits 0. RunTask also checks what ECS
@@ -35,6 +37,8 @@ from ecspresso.sandbox.model import SimTask, utcnow
 #: where scenarios wait for the next RunTask of their family (cleared by Sandbox.reset)
 _PENDING: dict[str, RunScenario] = {}
 _TOKENS_ATTR = "_sandbox_run_task_tokens"
+#: lines delivered late: (region, group, stream) -> [GetLogEvents calls before they show, target, lines, start_ms]
+_LATE: dict[tuple[str, str, str], list[Any]] = {}
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class RunScenario:
     container: str | None = None  # which container exits and writes the lines (default: the first)
     polls: int = 1  # DescribeTasks per step
     steps: int = 2  # steps the task stays RUNNING
+    late_lines: int = 0  # the last N lines show up only at the 2nd log read after the task stopped
 
     def __post_init__(self) -> None:
         if self.polls < 1:
@@ -68,6 +73,22 @@ def clear() -> None:
 
     with SIMULATOR.lock:
         _PENDING.clear()
+        _LATE.clear()
+
+
+def before_log_read(region: str, group: str, stream: str) -> None:
+    """Called for each GetLogEvents: late lines of that stream are written when their time comes."""
+    from ecspresso.sandbox.container_logs import write
+    from ecspresso.sandbox.simulator import SIMULATOR
+
+    with SIMULATOR.lock:
+        entry = _LATE.get((region, group, stream))
+        if entry is None:
+            return
+        entry[0] -= 1
+        if entry[0] <= 0:
+            del _LATE[(region, group, stream)]
+            write(entry[1], entry[2], region=region, start_ms=entry[3])
 
 
 def _invalid(message: str) -> Exception:
@@ -131,6 +152,7 @@ class OneOffTask(SimTask):
                 return
             self.run()  # (started_at) then the container exits
             self.stop("EssentialContainerExited", "Essential container in task exited")
+            self._deliver_late()
             for c in self.containers:
                 c["exitCode"] = sc.exit_code if c.get("name") == self.exiting else 0
                 if c.get("name") == self.exiting and sc.reason:
@@ -142,6 +164,7 @@ class OneOffTask(SimTask):
 
         lines, chunks = self.scenario.lines, self.scenario.steps + 1
         due = len(lines) if self._step >= chunks else (len(lines) * self._step) // chunks
+        due = min(due, len(lines) - self.scenario.late_lines)
         batch = lines[self._written : due]
         if not batch or self.exiting is None:
             return
@@ -150,6 +173,15 @@ class OneOffTask(SimTask):
         )
         self._written = due
         self._next_ms += len(batch)
+
+    def _deliver_late(self) -> None:
+        from ecspresso.awslogs import LogTarget, log_target
+
+        late = self.scenario.lines[self._written :]
+        target = log_target(self._definition, self.exiting or "", self.id)
+        if late and isinstance(target, LogTarget):
+            region = target.region or self.region
+            _LATE[(region, target.group, target.stream)] = [2, target, late, self._next_ms]
 
     def stop_by_user(self, reason: str) -> None:
         if self.last_status == "STOPPED":

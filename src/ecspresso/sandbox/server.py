@@ -210,15 +210,19 @@ class Sandbox:
         container: str | None = None,
         polls: int = 1,
         steps: int = 2,
+        late_lines: int = 0,
     ) -> None:
         """How the tasks of the next RunTask of task definition ``family`` behave (see ``run_task``):
         PENDING, then one step per ``polls`` DescribeTasks: RUNNING for ``steps`` steps, then STOPPED
         with ``container`` (default: the first) exiting with ``exit_code`` and ``reason``; or, with
         ``start_failure``, STOPPED at the first step with stopCode TaskFailedToStart and that reason.
-        ``lines`` go to the container's awslogs stream a share per step."""
+        ``lines`` go to the container's awslogs stream a share per step; the last ``late_lines`` of
+        them only at the second GetLogEvents of the stream after the task stopped (delivery lag)."""
         from ecspresso.sandbox.run_task import RunScenario, set_scenario
 
-        scenario = RunScenario(exit_code, reason, start_failure, tuple(lines), container, polls, steps)
+        scenario = RunScenario(
+            exit_code, reason, start_failure, tuple(lines), container, polls, steps, late_lines
+        )
         set_scenario(family.split("/")[-1].split(":")[0], scenario)
 
     def fault(
