@@ -391,27 +391,33 @@ def test_sigterm_while_waiting_stops_the_task_only_if_asked(sandbox: Any, projec
     assert json.load(urllib.request.urlopen(request)) == {"ok": True}
     env = {**os.environ, "AWS_ENDPOINT_URL": sandbox.url, "ECSPRESSO_POLL_INTERVAL": "0.05"}
     argv = [sys.executable, "-m", "ecspresso", "--config", str(project), "run", "--skip-task-definition"]
-    proc = subprocess.Popen(argv + (["--stop-on-interrupt"] if stop else []), env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    extra = ["--stop-on-interrupt", "--count", "2"] if stop else []
+    proc = subprocess.Popen(argv + extra, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while sandbox.operations.count("DescribeTasks") < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=15)
     assert proc.returncode == 130
-    arn = re.search(r"Task is started: (\S+)", err).group(1)  # type: ignore[union-attr]
-    tid = arn.rsplit("/", 1)[-1]
+    arns = re.findall(r"Task is started: (\S+)", err)
+    ids = " ".join(arn.rsplit("/", 1)[-1] for arn in arns)
     if stop:
+        assert len(arns) == 2
         assert (
-            f"interrupted by SIGTERM while waiting for the task: task {tid} was stopped (--stop-on-interrupt)"
+            f"interrupted by SIGTERM while waiting for the task: tasks {ids} were stopped (--stop-on-interrupt)"
             in err
         )
-        assert task_of(sandbox, arn)["stopCode"] == "UserInitiated"
-        assert task_of(sandbox, arn)["stoppedReason"] == "ecspresso run interrupted by SIGTERM"
+        for arn in arns:  # the one watched and the other one
+            assert task_of(sandbox, arn)["stopCode"] == "UserInitiated"
+            assert task_of(sandbox, arn)["stoppedReason"] == "ecspresso run interrupted by SIGTERM"
     else:
-        assert f"task {tid} keeps running (pass --stop-on-interrupt" in err
+        assert (
+            f"task {ids} keeps running (pass --stop-on-interrupt to stop it on a signal; to stop it now: "
+            in err
+        )
+        assert f"aws ecs stop-task --cluster default --task {ids})" in err
         assert "StopTask" not in sandbox.operations
-        assert task_of(sandbox, arn)["lastStatus"] == "RUNNING"
+        assert task_of(sandbox, arns[0])["lastStatus"] == "RUNNING"
 
 
 # -- the sandbox's one-off tasks -----------------------------------------------------------------------

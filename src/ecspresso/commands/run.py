@@ -176,11 +176,13 @@ def _run(app: App, opts: RunOption, result: Result, progress: _Progress) -> Resu
             log.info(f"Task definition is registered {ecs.short_name(arn)}")
     with app.reporter.phase("Run task"):
         progress.phase = "run-task"
-        task = _run_task(app, params)
+        tasks = _run_task(app, params)
         progress.phase = "wait"
-    result.task_arn = str(task["taskArn"])
-    progress.task_arns = (result.task_arn,)
+    progress.task_arns = tuple(str(t["taskArn"]) for t in tasks)
+    result.task_arn = progress.task_arns[0]
     log.info(f"Task is started: {result.task_arn} ({ecs.short_name(arn)}, watching container {container})")
+    for other in progress.task_arns[1:]:
+        log.info(f"Task is started: {other} (not watched)")
     if not opts.wait:
         log.info("Not waiting for the task (--no-wait)")
         result.result = "ok"
@@ -194,7 +196,7 @@ def _run(app: App, opts: RunOption, result: Result, progress: _Progress) -> Resu
         seen = follow(app, watch, _printer(app, container))
     result.duration = app.timing.now() - t0
     if seen.interrupted:
-        _interrupted(app, opts, result, seen.interrupted)
+        _interrupted(app, opts, result, progress.task_arns, seen.interrupted)
     if seen.timed_out:
         from ecspresso.config import format_duration
 
@@ -234,19 +236,18 @@ def _finish(app: App, result: Result, end: TaskEnd) -> Result:
     raise failed(result)
 
 
-def _run_task(app: App, params: dict[str, Any]) -> dict[str, Any]:
+def _run_task(app: App, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """RunTask; its tasks, the watched one first. A failure in the answer is an error."""
     out = ecs.call("RunTask", app.client("ecs").run_task, **params)
     failures = out.get("failures") or []
     if failures:
         f = failures[0]
         bits = [str(f.get(k)) for k in ("reason", "detail", "arn") if f.get(k)]
         raise EcspressoError("RunTask failed: " + " ".join(bits or ["no reason given"]))
-    tasks = out.get("tasks") or []
+    tasks = [dict(t) for t in out.get("tasks") or []]
     if not tasks:
         raise EcspressoError("RunTask started no task (no failure given)")
-    for other in tasks[1:]:
-        app.log.info(f"Task is started: {other['taskArn']} (not watched)")
-    return dict(tasks[0])
+    return tasks
 
 
 def _printer(app: App, container: str) -> Any:
@@ -267,17 +268,21 @@ def _printer(app: App, container: str) -> Any:
     return emit
 
 
-def _interrupted(app: App, opts: RunOption, result: Result, signal_name: str) -> None:
+def _interrupted(app: App, opts: RunOption, result: Result, arns: tuple[str, ...], signal_name: str) -> None:
+    """A signal while waiting: stop the task(s) with ``--stop-on-interrupt``, else say they keep running."""
     log = app.log
-    tid = task_id(result.task_arn)
+    ids = " ".join(task_id(a) for a in arns)
+    what = f"task{'s' if len(arns) > 1 else ''} {ids}"
     if opts.stop_on_interrupt:
         reason = f"ecspresso run interrupted by {signal_name}"
-        ecs.call(f"StopTask {tid}", app.client("ecs").stop_task, cluster=app.config.cluster,
-                 task=result.task_arn, reason=reason)  # fmt: skip
-        what = f"task {tid} was stopped (--stop-on-interrupt)"
+        for arn in arns:
+            ecs.call(f"StopTask {task_id(arn)}", app.client("ecs").stop_task, cluster=app.config.cluster,
+                     task=arn, reason=reason)  # fmt: skip
+        what += f" {'were' if len(arns) > 1 else 'was'} stopped (--stop-on-interrupt)"
     else:
-        what = (f"task {tid} keeps running (pass --stop-on-interrupt to stop it on a signal; to stop it now: "
-                f"aws ecs stop-task --cluster {app.config.cluster} --task {tid})")  # fmt: skip
+        what += (f" {'keep' if len(arns) > 1 else 'keeps'} running (pass --stop-on-interrupt to stop "
+                 f"{'them' if len(arns) > 1 else 'it'} on a signal; to stop it now: aws ecs stop-task "
+                 f"--cluster {app.config.cluster} --task {ids if len(arns) == 1 else 'ID'})")  # fmt: skip
     log.warning(what)
     result.result = "failed"
     result.message = f"interrupted by {signal_name} while waiting for the task: {what}"
