@@ -221,7 +221,8 @@ def seed_service(
 
 
 def run_task(sandbox: Any, config_path: Path, task_definition_arn: str) -> str:
-    """Start a standalone task of ``task_definition_arn`` (it stays RUNNING for one describe)."""
+    """Start a standalone task of ``task_definition_arn`` (PENDING, RUNNING at the next two
+    DescribeTasks, then STOPPED with exit code 0: see ecspresso.sandbox.run_task)."""
     cfg = read_project(config_path)
     subnets, groups = default_network(sandbox)
     out = client(sandbox, "ecs").run_task(

@@ -312,3 +312,31 @@ def test_a_crashing_container_explains_itself_in_the_summary_and_one_annotation(
     assert not [x for x in step.log.lines if "FAILED." in x]
     assert sum(x.startswith("##[error]deploy failed:") for x in step.log.lines) == 1
     assert sum("| FATAL: password authentication failed" in x for x in step.log.lines) == 1  # the log's block
+
+
+def test_run_as_a_migration_step_outputs_task_arn_and_exit_code(
+    sandbox: Any, workspace: Path, tmp_path: Path
+) -> None:
+    td_path = workspace / "ecs-task-def.json"
+    td = json.loads(td_path.read_text())
+    td["containerDefinitions"][0]["logConfiguration"] = {
+        "logDriver": "awslogs", "options": {"awslogs-group": "/ecs/app", "awslogs-stream-prefix": "ecs"},
+    }  # fmt: skip
+    td_path.write_text(json.dumps(td))
+    sandbox.run_task_scenario("app", lines=["migrated 3 tables", "::error::from the container"])
+    step = run_step(workspace, sandbox, tmp_path, command="run", args="--overrides '{\"containerOverrides\": [{\"name\": \"app\", \"command\": [\"migrate\"]}]}'")  # fmt: skip
+    assert step.code == 0, step.raw
+    assert step.outputs["result"] == "ok" and step.outputs["exit-code"] == "0"
+    assert step.outputs["task-arn"].startswith("arn:aws:ecs:us-east-1:123456789012:task/default/")
+    assert step.outputs["task-definition-arn"].endswith(":task-definition/app:2")
+    assert "migrated 3 tables" in step.log.lines
+    assert not [a for a in step.log.annotations if a.level == "error"]  # container text runs no command
+
+    sandbox.run_task_scenario("app", exit_code=2, reason="migration failed")
+    step = run_step(workspace, sandbox, tmp_path, command="run", revision="2")
+    assert step.code == 1, step.raw
+    assert step.outputs["result"] == "failed" and step.outputs["exit-code"] == "2"
+    errors = [a for a in step.log.annotations if a.level == "error"]
+    assert (
+        len(errors) == 1 and "container app exited with code 2 (reason: migration failed" in errors[0].message
+    )

@@ -57,6 +57,8 @@ OUTPUTS = [
     "lifecycle-stage",
     "codedeploy-deployment-id",
     "console-url",
+    "task-arn",
+    "exit-code",
     "changed",
     "result",
 ]

@@ -200,7 +200,7 @@ def _warnings_as_annotations(
 OUTPUTS = ("task-definition-arn", "task-definition-family", "task-definition-revision",
            "previous-task-definition-arn", "deployment-id", "rolled-back", "rolled-back-by",
            "current-task-definition-arn", "service-deployment-arn", "lifecycle-stage",
-           "codedeploy-deployment-id", "console-url", "changed", "result")  # fmt: skip
+           "codedeploy-deployment-id", "console-url", "task-arn", "exit-code", "changed", "result")  # fmt: skip
 
 
 def write_outputs(result: Result | None, code: int) -> dict[str, str]:
@@ -219,6 +219,8 @@ def write_outputs(result: Result | None, code: int) -> dict[str, str]:
         "lifecycle-stage": r.lifecycle_stages[-1] if r.lifecycle_stages else "",
         "codedeploy-deployment-id": r.deployment_id if r.controller == "CODE_DEPLOY" else "",
         "console-url": r.console_url,
+        "task-arn": r.task_arn,
+        "exit-code": "" if r.container_exit_code is None else str(r.container_exit_code),
         "changed": "" if r.changed is None else ("true" if r.changed else "false"),
         "result": outcome,
     }

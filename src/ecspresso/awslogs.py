@@ -115,6 +115,8 @@ class LogFollower:
         self.target = target
         self.start_time = start_time
         self._token: str | None = None
+        #: whether the stream has been seen (a read that did not say ResourceNotFoundException)
+        self.found = False
 
     def poll(self) -> list[LogLine]:
         """New lines, in order; ``[]`` when there are none (or the stream does not exist yet).
@@ -140,6 +142,7 @@ class LogFollower:
                 if _missing(exc):
                     return out
                 raise
+            self.found = True
             out.extend(_events(page))
             token = page.get("nextForwardToken")
             if not token or token == self._token:

@@ -98,6 +98,29 @@ def latest_task_definition_arn(app: App, family: str, *, missing_ok: bool = Fals
     return max(arns, key=revision_of)
 
 
+def existing_task_definition(
+    app: App, family: str, *, current: str = "", revision: int = 0, latest: bool = False, skip: bool = False
+) -> str | None:
+    """The task definition ARN that ``--revision N`` / ``--latest-task-definition`` /
+    ``--skip-task-definition`` choose (deploy and run), or None: none of them, register the local one.
+
+    ``--revision N`` is ``family:N`` and must be ACTIVE; ``--skip-task-definition`` is ``current``
+    (what the service runs) or, without a service, the latest ACTIVE revision of ``family``."""
+    if revision:
+        name = f"{family}:{revision}"
+        td = describe_task_definition(app, name, tags=False)
+        if td.get("status") != "ACTIVE":
+            raise EcspressoError(
+                f"task definition {name} is {td.get('status')}; only ACTIVE revisions can be used"
+            )
+        return str(td["taskDefinitionArn"])
+    if latest or (skip and not current):
+        return latest_task_definition_arn(app, family)
+    if skip:
+        return current
+    return None
+
+
 def without_empty_tags(params: dict[str, Any]) -> dict[str, Any]:
     """ECS refuses ``"tags": []`` ("Tags can not be empty"); a definition with an empty list
     means no tags, as in ecspresso."""

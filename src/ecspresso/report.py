@@ -143,6 +143,8 @@ class Result:
     images: list[str] = field(default_factory=list)  # ``container: image`` of the revision registered
     removed: list[str] = field(default_factory=list)  # revisions deregistered (dry run: would be)
     kept: list[str] = field(default_factory=list)  # ``app:3: in use by …``: revisions left, and why
+    task_arn: str = ""  # run: the task started (the first, watched, one)
+    container_exit_code: int | None = None  # run: the watched container's exit code, when it has one
     duration: float = 0.0
     exit_code: int = 0
 

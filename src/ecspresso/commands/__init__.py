@@ -42,6 +42,7 @@ TABLE: dict[str, Entry] = {
     "diff": Entry("diff", "show differences between local and running definitions"),
     "appspec": Entry("appspec", "print the CodeDeploy AppSpec of the service"),
     "init": Entry("init", "write the config and definitions of an existing service"),
+    "run": Entry("run", "run a one-off task and wait for its container to exit"),
 }
 
 #: the command modules, in ``--help`` order

@@ -334,20 +334,11 @@ def _task_definition_for_deploy(
     progress: _Progress,
 ) -> str:
     current = str(service.get("taskDefinition") or "")
-    family = ecs.family_of(current)
     log = app.log
-    if opts.revision:
-        name = f"{family}:{opts.revision}"
-        td = ecs.describe_task_definition(app, name, tags=False)
-        if td.get("status") != "ACTIVE":
-            raise EcspressoError(
-                f"task definition {name} is {td.get('status')}; only ACTIVE revisions can be deployed"
-            )
-        return str(td["taskDefinitionArn"])
-    if opts.latest_task_definition:
-        return ecs.latest_task_definition_arn(app, family)
-    if opts.skip_task_definition or td is None:
-        return current
+    chosen = ecs.existing_task_definition(app, ecs.family_of(current), current=current, revision=opts.revision,
+                                          latest=opts.latest_task_definition, skip=opts.skip_task_definition)  # fmt: skip
+    if chosen is not None or td is None:
+        return chosen or current
     if opts.dry_run:
         from ecspresso.diffing import diff_task_definitions
 

@@ -23,6 +23,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="ecspresso-sandbox",
         description="A local AWS endpoint (moto) whose ECS and CodeDeploy deployments roll out, fail "
         "and roll back like real ones. Control it under /_sandbox/ (scenario, codedeploy_scenario, "
+        "run_task_scenario, "
         "fault, reset).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")

@@ -22,6 +22,8 @@ patches. What they change, and why:
   ("Tags can not be empty"), as ECS does and moto does not;
 * ``CreateService`` and ``UpdateService`` refuse a PAUSE lifecycle hook at TEST_TRAFFIC_SHIFT or
   PRODUCTION_TRAFFIC_SHIFT, as ECS does;
+* ``RunTask`` starts one-off tasks that run to a chosen exit code and write their log lines, and
+  ``StopTask`` stops them (see ``run_task``);
 * ListServiceDeployments, DescribeServiceDeployments, DescribeServiceRevisions,
   StopServiceDeployment and ContinueServiceDeployment (moto has none: HTTP 500) are answered from
   the simulator's service deployments (see ``service_deployments``).
@@ -85,6 +87,8 @@ def install() -> None:
             (B, "update_service", _update_service),
             (B, "describe_services", _describe_services),
             (B, "delete_service", _delete_service),
+            (B, "stop_task", _stop_task),
+            (R, "run_task", _run_task_response),
             (R, "create_service", _create_service_response),
             (R, "register_task_definition", _refusing_empty_tags("register_task_definition")),
             (R, "tag_resource", _refusing_empty_tags("tag_resource")),
@@ -96,6 +100,10 @@ def install() -> None:
             setattr(cls, name, new)
         for name, new in _NEW_ACTIONS.items():  # moto has no such method: nothing to keep
             setattr(R, name, new)
+        from moto.logs.responses import LogsResponse
+
+        ORIGINALS["LogsResponse.get_log_events"] = LogsResponse.get_log_events
+        LogsResponse.get_log_events = _get_log_events_response  # type: ignore[method-assign]
         from ecspresso.sandbox import codedeploy_api, failures
 
         codedeploy_api.install()
@@ -163,7 +171,37 @@ def _delete_service(self: Any, cluster_name: str, service_name: str, force: bool
         return svc
 
 
+def _stop_task(self: Any, cluster_str: str, task_str: str, reason: str) -> Any:
+    from ecspresso.sandbox import run_task
+
+    with SIMULATOR.lock:
+        task = run_task.find(self, cluster_str, task_str)
+        if task is None:
+            return _orig("EC2ContainerServiceBackend.stop_task")(self, cluster_str, task_str, reason)
+        task.stop_by_user(reason)
+        return task
+
+
 # -- responses -------------------------------------------------------------------------------------
+def _get_log_events_response(self: Any) -> Any:
+    from ecspresso.sandbox import run_task
+
+    run_task.before_log_read(
+        self.region, self._get_param("logGroupName") or "", self._get_param("logStreamName") or ""
+    )
+    return _orig("LogsResponse.get_log_events")(self)
+
+
+def _run_task_response(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    from ecspresso.sandbox import run_task
+
+    with SIMULATOR.lock:
+        tasks = run_task.run_task(self.ecs_backend, dict(self.params or {}))
+    return ActionResult({"tasks": tasks, "failures": []})
+
+
 def _check_tags(response: Any) -> None:
     from moto.ecs.exceptions import InvalidParameterException
 
@@ -377,6 +415,9 @@ _EXPECTED_SIGNATURES = {
     "EC2ContainerServiceBackend._get_service": ["self", "cluster_str", "service_str"],
     "EC2ContainerServiceBackend._get_cluster": ["self", "name"],
     "EC2ContainerServiceBackend.describe_tasks": ["self", "cluster_str", "tasks"],
+    "EC2ContainerServiceBackend.stop_task": ["self", "cluster_str", "task_str", "reason"],
+    "EC2ContainerServiceResponse.run_task": ["self"],
+    "LogsResponse.get_log_events": ["self"],
     "EC2ContainerServiceResponse.create_service": ["self"],
     "EC2ContainerServiceResponse.list_task_definitions": ["self"],
     "EC2ContainerServiceResponse.list_tasks": ["self"],
@@ -395,9 +436,12 @@ def check_internals() -> list[str]:
         problems.append(
             f"moto {moto.__version__} is installed; the sandbox is written against {MOTO_VERSION}"
         )
+    from moto.logs.responses import LogsResponse
+
     classes = {
         "EC2ContainerServiceBackend": EC2ContainerServiceBackend,
         "EC2ContainerServiceResponse": EC2ContainerServiceResponse,
+        "LogsResponse": LogsResponse,
     }
     for name, expected in _EXPECTED_SIGNATURES.items():
         cls_name, attr = name.split(".")

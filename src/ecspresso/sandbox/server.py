@@ -107,13 +107,14 @@ class Sandbox:
         """Wipe moto's state, scenarios, faults and recorded operations (then re-apply kept seeds)."""
         from moto.moto_api._internal.models import moto_api_backend
 
-        from ecspresso.sandbox import codedeploy
+        from ecspresso.sandbox import codedeploy, run_task
         from ecspresso.sandbox.simulator import SIMULATOR
 
         with SIMULATOR.lock:
             moto_api_backend.reset()
             SIMULATOR.clear()
             codedeploy.clear()
+            run_task.clear()
         if self._injector is not None:
             self._injector.clear()
         self.operations.clear()
@@ -210,6 +211,32 @@ class Sandbox:
 
         set_scenario(cluster, service, CdScenario(kind, at, reason, seconds, exit_code, failed_tasks,
                                                   tuple(log_lines), target_health))  # fmt: skip
+
+    def run_task_scenario(
+        self,
+        family: str,
+        *,
+        exit_code: int = 0,
+        reason: str | None = None,
+        start_failure: str | None = None,
+        lines: Sequence[str] = (),
+        container: str | None = None,
+        polls: int = 1,
+        steps: int = 2,
+        late_lines: int = 0,
+    ) -> None:
+        """How the tasks of the next RunTask of task definition ``family`` behave (see ``run_task``):
+        PENDING, then one step per ``polls`` DescribeTasks: RUNNING for ``steps`` steps, then STOPPED
+        with ``container`` (default: the first) exiting with ``exit_code`` and ``reason``; or, with
+        ``start_failure``, STOPPED at the first step with stopCode TaskFailedToStart and that reason.
+        ``lines`` go to the container's awslogs stream a share per step; the last ``late_lines`` of
+        them only at the second GetLogEvents of the stream after the task stopped (delivery lag)."""
+        from ecspresso.sandbox.run_task import RunScenario, set_scenario
+
+        scenario = RunScenario(
+            exit_code, reason, start_failure, tuple(lines), container, polls, steps, late_lines
+        )
+        set_scenario(family.split("/")[-1].split(":")[0], scenario)
 
     def fault(
         self,
@@ -324,7 +351,7 @@ class Sandbox:
 
 
 class _ControlApp:
-    """``/_sandbox/{scenario,codedeploy_scenario,fault,reset,seed,operations}``; everything else goes
+    """``/_sandbox/{scenario,codedeploy_scenario,run_task_scenario,fault,reset,seed,operations}``; everything else goes
     to the injector."""
 
     def __init__(self, sandbox: Sandbox, app: Callable[..., Iterable[bytes]]) -> None:
@@ -356,6 +383,9 @@ class _ControlApp:
         elif route == "codedeploy_scenario":
             service = body.pop("service")
             sb.codedeploy_scenario(service, **body)
+        elif route == "run_task_scenario":
+            family = body.pop("family")
+            sb.run_task_scenario(family, **body)
         elif route == "fault":
             sb.fault(body.pop("operation"), **body)
         elif route == "reset":
