@@ -40,6 +40,7 @@ TABLE: dict[str, Entry] = {
     "delete": Entry("delete", "delete the service"),
     "diff": Entry("diff", "show differences between local and running definitions"),
     "appspec": Entry("appspec", "print the CodeDeploy AppSpec of the service"),
+    "verify": Entry("verify", "verify the resources the task and service definitions refer to"),
 }
 
 #: the command modules, in ``--help`` order
