@@ -224,6 +224,31 @@ def test_missing_target_group_is_ng(setup: Setup) -> None:
     assert "Container[app:80]" not in out
 
 
+def test_blue_green_role_needs_the_ecs_trust_and_hook_functions_must_exist(setup: Setup) -> None:
+    client(setup.sandbox, "iam").create_role(
+        RoleName="ecs-bg", AssumeRolePolicyDocument=trust("ecs-tasks.amazonaws.com")
+    )
+    role = f"arn:aws:iam::{ACCOUNT}:role/ecs-bg"
+    assert setup.sv is not None
+    setup.sv["loadBalancers"][0]["advancedConfiguration"] = {
+        "alternateTargetGroupArn": setup.tg_arn, "productionListenerRule": "arn:rule", "roleArn": role}  # fmt: skip
+    result, out = setup.run(put_logs=False)
+    _failed(result, out, f"LoadBalancer[0] > RoleArn[{role}]", "role ecs-bg does not trust ecs.amazonaws.com")
+
+    client(setup.sandbox, "iam").update_assume_role_policy(
+        RoleName="ecs-bg", PolicyDocument=trust("ecs.amazonaws.com")
+    )
+    function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:hook"
+    setup.sv["deploymentConfiguration"] = {"strategy": "BLUE_GREEN", "lifecycleHooks": [
+        {"hookTargetArn": function, "roleArn": role, "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}]}  # fmt: skip
+    result, out = setup.run(put_logs=False)
+    _failed(
+        result, out, f"LifecycleHook[0] > Function[{function}]", f"Lambda function {function} does not exist"
+    )
+    assert f"    LifecycleHook[0]\n      RoleArn[{role}]\n      --> [OK](cached)\n" in out
+    assert f"      TargetGroup[{setup.tg_arn}]\n      --> [OK](cached)\n" in out  # the alternate one
+
+
 def test_missing_cluster_is_ng(setup: Setup) -> None:
     setup.cluster = "staging"  # never created
     result, out = setup.run()
