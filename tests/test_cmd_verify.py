@@ -152,6 +152,7 @@ def test_a_correct_setup_passes_with_every_item_ok(setup: Setup) -> None:
     assert stream.startswith("web/app/ecspresso-verify-")
     assert out == expected_tree(setup, logs=f"wrote to /ecs/app {stream}")
     assert "[OK]" in out and not any(s in out for s in ("[NG]", "[WARN]", "[SKIP]"))
+    assert setup.writes() == ["CreateLogStream", "PutLogEvents"]  # the log test line, nothing else
     events = client(setup.sandbox, "logs").get_log_events(logGroupName="/ecs/app", logStreamName=stream)
     assert [e["message"] for e in events["events"]] == ["This is a verify message by ecspresso"]
 
