@@ -365,6 +365,8 @@ def test_json_log_format_prints_one_json_line_per_check(setup: Setup) -> None:
     assert lines[-1] == {"verify": "Cluster", "path": ["Cluster"], "result": "OK"}
     assert {"verify": "Secret TOKEN[/app/token]", "result": "OK",
             "path": ["TaskDefinition", "ContainerDefinition[app]", "Secret TOKEN[/app/token]"]} in lines  # fmt: skip
+    skipped = [line for line in lines if line["result"] == "SKIP"]
+    assert [line["error"] for line in skipped] == ["putting logs to /ecs/app (--no-put-logs)"]
     assert len(lines) == out.count("\n") == 13
 
 

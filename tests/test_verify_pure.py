@@ -112,11 +112,11 @@ def test_the_cache_runs_a_key_once(cache: bool) -> None:
 
 def test_json_lines_one_per_finished_check() -> None:
     v = Verifier()
-    v.check("Top", lambda: v.check("A", _raise(Skip("why"))) and None)
+    v.check("Top", lambda: v.check("A", _raise(Skip("why"))) and "note")
     lines = [json.loads(line) for line in render_json(v.roots).splitlines()]
     assert lines == [
-        {"verify": "A", "path": ["Top", "A"], "result": "SKIP", "message": "why"},
-        {"verify": "Top", "path": ["Top"], "result": "OK"},
+        {"verify": "A", "path": ["Top", "A"], "result": "SKIP", "error": "why"},
+        {"verify": "Top", "path": ["Top"], "result": "OK", "message": "note"},
     ]
 
 

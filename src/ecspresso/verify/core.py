@@ -17,7 +17,8 @@ Rendering is pure (table-tested): the text tree as ecspresso prints it::
     --> [OK]
 
 and, with ``--log-format json``, one JSON line per finished check
-(``{"verify": name, "path": [...], "result": "OK", "message": ..., "cached": true}``).
+(``{"verify": name, "path": [...], "result": "NG", "error": ..., "cached": true}``: ecspresso's
+keys, plus ``path``; the note of an OK check is its ``message``).
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ def json_line(check: Check) -> str:
         "result": check.status.value if check.status else "",
     }
     if check.message:
-        doc["message"] = check.message
+        doc["message" if check.status is Status.OK else "error"] = check.message
     if check.cached:
         doc["cached"] = True
     return json.dumps(doc, ensure_ascii=False)
