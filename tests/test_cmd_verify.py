@@ -268,6 +268,20 @@ def test_missing_ecr_image_is_ng(setup: Setup) -> None:
     _failed(result, out, "Image[", "image app:v2 is not found in ECR")
 
 
+def test_an_image_index_without_the_task_platform_is_ng(setup: Setup) -> None:
+    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 1, "digest": "sha256:" + "b" * 64,
+         "platform": {"architecture": "arm64", "os": "linux"}}]})  # fmt: skip
+    client(setup.sandbox, "ecr").put_image(repositoryName="app", imageManifest=index, imageTag="arm")
+    setup.container["image"] = IMAGE.replace(":v1", ":arm")  # the task is Fargate: linux/amd64
+    result, out = setup.run()
+    _failed(result, out, "Image[", "image app:arm has no linux/amd64 image (the index lists linux/arm64)")
+
+    setup.td["runtimePlatform"] = {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"}
+    result, out = setup.run(put_logs=False)
+    assert result.result == "ok", out
+
+
 def test_awsvpc_without_network_configuration_is_ng(setup: Setup) -> None:
     assert setup.sv is not None
     del setup.sv["networkConfiguration"]

@@ -24,6 +24,7 @@ from ecspresso.verify.core import (
 )
 from ecspresso.verify.images import ImageRef, parse_challenge, parse_image
 from ecspresso.verify.logs import options_label, stream_name
+from ecspresso.verify.platform import platform_problem, task_platform
 from ecspresso.verify.roles import role_name, trusts
 from ecspresso.verify.secrets import SecretRef, parse_value_from
 from ecspresso.verify.service import container_port_problem
@@ -278,3 +279,59 @@ def test_small_parsers() -> None:
         "realm": "https://auth.docker.io/token",
         "service": "registry.docker.io",
     }
+
+
+def _index(*platforms: tuple[str, str], media_type: str = "application/vnd.oci.image.index.v1+json") -> str:
+    return json.dumps({"schemaVersion": 2, "mediaType": media_type, "manifests": [
+        {"digest": "sha256:" + "a" * 64, "platform": {"architecture": a, "os": o}} for a, o in platforms]})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("td", "sv", "platform"),
+    [
+        ({"requiresCompatibilities": ["FARGATE"]}, None, ("amd64", "linux")),
+        ({"runtimePlatform": {"cpuArchitecture": "ARM64"}}, None, ("arm64", "linux")),
+        (
+            {"runtimePlatform": {"operatingSystemFamily": "WINDOWS_SERVER_2022_CORE"}},
+            None,
+            ("amd64", "windows"),
+        ),
+        ({"requiresCompatibilities": ["EC2", "FARGATE"]}, None, None),
+        ({}, {"launchType": "FARGATE"}, ("amd64", "linux")),
+        ({}, {"capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT"}]}, ("amd64", "linux")),
+        ({}, {"launchType": "EC2"}, None),
+    ],
+)
+def test_task_platform(
+    td: dict[str, Any], sv: dict[str, Any] | None, platform: tuple[str, str] | None
+) -> None:
+    assert task_platform(td, sv) == platform
+
+
+@pytest.mark.parametrize(
+    ("manifest", "platform", "problem"),
+    [
+        (_index(("amd64", "linux"), ("arm64", "linux")), ("arm64", "linux"), None),
+        (
+            _index(("arm64", "linux")),
+            ("amd64", "linux"),
+            "has no linux/amd64 image (the index lists linux/arm64)",
+        ),
+        (
+            _index(
+                ("arm64", "linux"), media_type="application/vnd.docker.distribution.manifest.list.v2+json"
+            ),
+            ("amd64", "linux"),
+            "has no linux/amd64 image (the index lists linux/arm64)",
+        ),
+        (_index(("arm64", "linux")), None, None),  # platform unknown: not checked
+        (
+            json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"}),
+            ("amd64", "linux"),
+            None,
+        ),
+        ("not json", ("amd64", "linux"), None),
+    ],
+)
+def test_platform_problem(manifest: str, platform: tuple[str, str] | None, problem: str | None) -> None:
+    assert platform_problem(manifest, "", platform) == problem

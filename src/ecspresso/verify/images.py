@@ -118,7 +118,17 @@ def _ecr(ctx: VerifyContext, ref: ImageRef) -> str | None:
                 f"ECR repository {ref.repository} does not exist in {ref.ecr_account} {ref.ecr_region}"
             ) from exc
         raise Ng(str(exc)) from exc
-    if out.get("images"):
+    images = out.get("images") or []
+    if images:
+        from ecspresso.verify.platform import platform_problem, task_platform
+
+        platform = task_platform(ctx.task_definition, ctx.service_definition)
+        image = images[0]
+        problem = platform_problem(
+            str(image.get("imageManifest") or ""), str(image.get("imageManifestMediaType") or ""), platform
+        )
+        if problem:
+            raise Ng(f"image {where} {problem}")
         return None
     reasons = "; ".join(
         f"{f.get('failureCode', '')}: {f.get('failureReason', '')}".strip(": ")
