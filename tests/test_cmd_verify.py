@@ -322,6 +322,20 @@ def test_put_logs_writes_only_the_log_line_and_creates_the_group_when_asked(setu
     assert [s["logStreamName"].rsplit("-", 1)[0] for s in streams] == ["web/app/ecspresso-verify"]
 
 
+def test_create_group_denied_to_the_tools_credentials_is_a_warning_and_the_stream_still_tells(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup.sandbox.fault("sts:AssumeRole", "AccessDenied", status=403, times=-1)
+    setup.sandbox.fault("logs:CreateLogGroup", "AccessDeniedException", times=-1)
+    setup.container["logConfiguration"]["options"]["awslogs-create-group"] = "true"
+    result, out = setup.run()
+    assert result.result == "ok", out
+    assert (
+        "cannot create log group /ecs/app: cannot verify: CreateLogGroup /ecs/app" in capsys.readouterr().err
+    )
+    assert "      --> [OK] wrote to /ecs/app web/app/ecspresso-verify-" in out
+
+
 def test_missing_log_group_is_ng(setup: Setup) -> None:
     setup.container["logConfiguration"]["options"]["awslogs-group"] = "/ecs/none"
     result, out = setup.run()
