@@ -132,10 +132,10 @@ class Verifier:
             node.status, node.message = Status.NG, str(exc)
         except Aborted as abort:
             node.status, node.message = Status.NG, f"{abort.failed.name} is NG"
-            self._stack.pop()
             self.sink.ended(node)
             raise
-        self._stack.pop()
+        finally:
+            self._stack.pop()
         if cache_key is not None and self.use_cache:
             self._cache[cache_key] = (node.status, node.message)
         self.sink.ended(node)
