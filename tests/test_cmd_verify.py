@@ -1,113 +1,21 @@
 """``verify``: a correct setup passes; each broken item is NG by name, stops the run, exit 1; SKIP
 and WARN where verify cannot or must not check; the only writes are the log test line; secret
-values never printed."""
+values never printed. Images: tests/test_verify_images.py."""
 
 from __future__ import annotations
 
-import http.server
 import json
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from action_harness import run_step
-from ecs_fixtures import ACCOUNT, REGION, client, make_app, make_project, stdout_of, task_definition
-from ecspresso.commands.verify import VerifyOption, verify
-from ecspresso.errors import EcspressoError
+from ecs_fixtures import ACCOUNT, REGION, client
+from verify_fixtures import EXEC_ROLE, IMAGE, SM_VALUE, SSM_VALUE, TASK_ROLE, Setup, failed, setup, trust
 
-EXEC_ROLE = f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole"
-TASK_ROLE = f"arn:aws:iam::{ACCOUNT}:role/app-task"
-IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/app:v1"
-SSM_VALUE = "s3cr3t-ssm-value-42"
-SM_VALUE = "s3cr3t-sm-value-43"
-MANIFEST = json.dumps({
-    "schemaVersion": 2,
-    "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-    "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
-               "digest": "sha256:" + "a" * 64},
-    "layers": [],
-})  # fmt: skip
-READS = ("Describe", "List", "Get", "BatchGet", "Head", "Filter")
-
-
-def trust(service: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": [service]}, "Action": "sts:AssumeRole"}]})  # fmt: skip
-
-
-class Setup:
-    """A correct project and everything it refers to, in the sandbox."""
-
-    def __init__(self, sandbox: Any, tmp_path: Path) -> None:
-        self.sandbox, self.dir = sandbox, tmp_path / "project"
-        self.cluster = "default"
-        iam = client(sandbox, "iam")
-        iam.create_role(
-            RoleName="ecsTaskExecutionRole", AssumeRolePolicyDocument=trust("ecs-tasks.amazonaws.com")
-        )
-        iam.create_role(RoleName="app-task", AssumeRolePolicyDocument=trust("ecs-tasks.amazonaws.com"))
-        ecr = client(sandbox, "ecr")
-        ecr.create_repository(repositoryName="app")
-        ecr.put_image(repositoryName="app", imageManifest=MANIFEST, imageTag="v1")
-        client(sandbox, "ssm").put_parameter(Name="/app/token", Value=SSM_VALUE, Type="SecureString")
-        self.secret_arn = client(sandbox, "secretsmanager").create_secret(
-            Name="db", SecretString=json.dumps({"password": SM_VALUE})
-        )["ARN"]
-        client(sandbox, "logs").create_log_group(logGroupName="/ecs/app")
-        ec2 = client(sandbox, "ec2")
-        vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-        self.tg_arn = client(sandbox, "elbv2").create_target_group(
-            Name="web", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip"
-        )["TargetGroups"][0]["TargetGroupArn"]
-        client(sandbox, "ecs").create_cluster(clusterName="default")
-        self.td = task_definition(image=IMAGE, taskRoleArn=TASK_ROLE)
-        self.container["secrets"] = [
-            {"name": "TOKEN", "valueFrom": "/app/token"},
-            {"name": "DB_PASSWORD", "valueFrom": f"{self.secret_arn}:password::"},
-        ]
-        self.container["logConfiguration"] = {"logDriver": "awslogs", "options": {
-            "awslogs-group": "/ecs/app", "awslogs-region": REGION, "awslogs-stream-prefix": "web"}}  # fmt: skip
-        self.sv: dict[str, Any] | None = {
-            "launchType": "FARGATE",
-            "desiredCount": 1,
-            "networkConfiguration": {
-                "awsvpcConfiguration": {"subnets": ["subnet-1"], "securityGroups": ["sg-1"]}
-            },
-            "loadBalancers": [{"targetGroupArn": self.tg_arn, "containerName": "app", "containerPort": 80}],
-        }
-
-    @property
-    def container(self) -> dict[str, Any]:
-        container: dict[str, Any] = self.td["containerDefinitions"][0]
-        return container
-
-    def write(self) -> Path:
-        return make_project(self.dir, task_def=self.td, service_def=self.sv, cluster=self.cluster,
-                            with_service_definition=self.sv is not None)  # fmt: skip
-
-    def run(self, **opts: Any) -> tuple[Any, str]:
-        """verify in process: (result or the error, stdout)."""
-        app = make_app(self.sandbox, self.write(), **opts.pop("global_opts", {}))
-        self.sandbox.operations.clear()
-        try:
-            result: Any = verify(app, VerifyOption(**opts))
-        except EcspressoError as exc:
-            result = exc
-        return result, stdout_of(app)
-
-    def writes(self) -> list[str]:
-        """What the sandbox received that is not a read (AssumeRole gives credentials, changes nothing)."""
-        return [op for op in self.sandbox.mutating_operations() if op != "AssumeRole"]
-
-
-@pytest.fixture
-def setup(sandbox: Any, tmp_path: Path) -> Setup:
-    return Setup(sandbox, tmp_path)
+__all__ = ["setup"]  # the fixture
 
 
 def expected_tree(s: Setup, *, logs: str = "") -> str:
@@ -157,17 +65,10 @@ def test_a_correct_setup_passes_with_every_item_ok(setup: Setup) -> None:
     assert [e["message"] for e in events["events"]] == ["This is a verify message by ecspresso"]
 
 
-def _failed(result: Any, out: str, item: str, message: str) -> None:
-    assert isinstance(result, EcspressoError), out
-    assert result.exit_code == 1
-    assert item in str(result) and message in str(result), str(result)
-    assert f"--> [NG] {message}" in out
-
-
 def test_missing_ssm_parameter_is_ng_and_stops(setup: Setup) -> None:
     client(setup.sandbox, "ssm").delete_parameter(Name="/app/token")
     result, out = setup.run()
-    _failed(result, out, "TaskDefinition > ContainerDefinition[app] > Secret TOKEN[/app/token]",
+    failed(result, out, "TaskDefinition > ContainerDefinition[app] > Secret TOKEN[/app/token]",
             "SSM parameter /app/token is not found")  # fmt: skip
     assert "    --> [NG] Secret TOKEN[/app/token] is NG\n  --> [NG] Secret TOKEN[/app/token] is NG\n" in out
     # nothing after the first NG ran: not the next secret, the logs, the service or the cluster
@@ -180,14 +81,14 @@ def test_missing_secrets_manager_secret_is_ng(setup: Setup) -> None:
     sm = client(setup.sandbox, "secretsmanager")
     sm.delete_secret(SecretId=setup.secret_arn, ForceDeleteWithoutRecovery=True)
     result, out = setup.run()
-    _failed(result, out, "Secret DB_PASSWORD", f"secret {setup.secret_arn} is not found in Secrets Manager")
+    failed(result, out, "Secret DB_PASSWORD", f"secret {setup.secret_arn} is not found in Secrets Manager")
     assert "LogConfiguration" not in out
 
 
 def test_missing_json_key_of_a_secret_is_ng(setup: Setup) -> None:
     setup.container["secrets"][1]["valueFrom"] = f"{setup.secret_arn}:passwd::"
     result, out = setup.run()
-    _failed(
+    failed(
         result,
         out,
         "Secret DB_PASSWORD",
@@ -198,7 +99,7 @@ def test_missing_json_key_of_a_secret_is_ng(setup: Setup) -> None:
 def test_missing_execution_role_is_ng(setup: Setup) -> None:
     client(setup.sandbox, "iam").delete_role(RoleName="ecsTaskExecutionRole")
     result, out = setup.run()
-    _failed(result, out, f"ExecutionRole[{EXEC_ROLE}]", "role ecsTaskExecutionRole does not exist")
+    failed(result, out, f"ExecutionRole[{EXEC_ROLE}]", "role ecsTaskExecutionRole does not exist")
     assert "TaskRole" not in out and "BatchGetImage" not in setup.sandbox.operations
 
 
@@ -206,14 +107,14 @@ def test_role_without_the_ecs_tasks_trust_is_ng(setup: Setup) -> None:
     iam = client(setup.sandbox, "iam")
     iam.update_assume_role_policy(RoleName="app-task", PolicyDocument=trust("ec2.amazonaws.com"))
     result, out = setup.run()
-    _failed(result, out, f"TaskRole[{TASK_ROLE}]", "role app-task does not trust ecs-tasks.amazonaws.com")
+    failed(result, out, f"TaskRole[{TASK_ROLE}]", "role app-task does not trust ecs-tasks.amazonaws.com")
 
 
 def test_wrong_container_port_is_ng_naming_container_port_and_the_task_definition(setup: Setup) -> None:
     assert setup.sv is not None
     setup.sv["loadBalancers"][0]["containerPort"] = 8080
     result, out = setup.run()
-    _failed(result, out, "ServiceDefinition > LoadBalancer[0] > Container[app:8080]",
+    failed(result, out, "ServiceDefinition > LoadBalancer[0] > Container[app:8080]",
             "container app has no port mapping for containerPort 8080 (the task definition maps 80/tcp)")  # fmt: skip
     assert "Cluster" not in out
 
@@ -221,7 +122,7 @@ def test_wrong_container_port_is_ng_naming_container_port_and_the_task_definitio
 def test_missing_target_group_is_ng(setup: Setup) -> None:
     client(setup.sandbox, "elbv2").delete_target_group(TargetGroupArn=setup.tg_arn)
     result, out = setup.run()
-    _failed(result, out, f"TargetGroup[{setup.tg_arn}]", f"target group {setup.tg_arn} does not exist")
+    failed(result, out, f"TargetGroup[{setup.tg_arn}]", f"target group {setup.tg_arn} does not exist")
     assert "Container[app:80]" not in out
 
 
@@ -234,7 +135,7 @@ def test_blue_green_role_needs_the_ecs_trust_and_hook_functions_must_exist(setup
     setup.sv["loadBalancers"][0]["advancedConfiguration"] = {
         "alternateTargetGroupArn": setup.tg_arn, "productionListenerRule": "arn:rule", "roleArn": role}  # fmt: skip
     result, out = setup.run(put_logs=False)
-    _failed(result, out, f"LoadBalancer[0] > RoleArn[{role}]", "role ecs-bg does not trust ecs.amazonaws.com")
+    failed(result, out, f"LoadBalancer[0] > RoleArn[{role}]", "role ecs-bg does not trust ecs.amazonaws.com")
 
     client(setup.sandbox, "iam").update_assume_role_policy(
         RoleName="ecs-bg", PolicyDocument=trust("ecs.amazonaws.com")
@@ -243,7 +144,7 @@ def test_blue_green_role_needs_the_ecs_trust_and_hook_functions_must_exist(setup
     setup.sv["deploymentConfiguration"] = {"strategy": "BLUE_GREEN", "lifecycleHooks": [
         {"hookTargetArn": function, "roleArn": role, "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}]}  # fmt: skip
     result, out = setup.run(put_logs=False)
-    _failed(
+    failed(
         result, out, f"LifecycleHook[0] > Function[{function}]", f"Lambda function {function} does not exist"
     )
     assert f"    LifecycleHook[0]\n      RoleArn[{role}]\n      --> [OK](cached)\n" in out
@@ -253,40 +154,20 @@ def test_blue_green_role_needs_the_ecs_trust_and_hook_functions_must_exist(setup
 def test_missing_cluster_is_ng(setup: Setup) -> None:
     setup.cluster = "staging"  # never created
     result, out = setup.run()
-    _failed(result, out, "Cluster", "cluster staging is not found")
+    failed(result, out, "Cluster", "cluster staging is not found")
 
 
 def test_inactive_cluster_is_ng(setup: Setup) -> None:
     client(setup.sandbox, "ecs").delete_cluster(cluster="default")
     result, out = setup.run()
-    _failed(result, out, "Cluster", "cluster default is INACTIVE")
-
-
-def test_missing_ecr_image_is_ng(setup: Setup) -> None:
-    setup.container["image"] = IMAGE.replace(":v1", ":v2")
-    result, out = setup.run()
-    _failed(result, out, "Image[", "image app:v2 is not found in ECR")
-
-
-def test_an_image_index_without_the_task_platform_is_ng(setup: Setup) -> None:
-    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
-        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 1, "digest": "sha256:" + "b" * 64,
-         "platform": {"architecture": "arm64", "os": "linux"}}]})  # fmt: skip
-    client(setup.sandbox, "ecr").put_image(repositoryName="app", imageManifest=index, imageTag="arm")
-    setup.container["image"] = IMAGE.replace(":v1", ":arm")  # the task is Fargate: linux/amd64
-    result, out = setup.run()
-    _failed(result, out, "Image[", "image app:arm has no linux/amd64 image (the index lists linux/arm64)")
-
-    setup.td["runtimePlatform"] = {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"}
-    result, out = setup.run(put_logs=False)
-    assert result.result == "ok", out
+    failed(result, out, "Cluster", "cluster default is INACTIVE")
 
 
 def test_awsvpc_without_network_configuration_is_ng(setup: Setup) -> None:
     assert setup.sv is not None
     del setup.sv["networkConfiguration"]
     result, out = setup.run()
-    _failed(result, out, "ServiceDefinition", "networkConfiguration.awsvpcConfiguration is required")
+    failed(result, out, "ServiceDefinition", "networkConfiguration.awsvpcConfiguration is required")
 
 
 def test_without_a_service_definition_the_service_checks_skip(setup: Setup) -> None:
@@ -339,7 +220,7 @@ def test_create_group_denied_to_the_tools_credentials_is_a_warning_and_the_strea
 def test_missing_log_group_is_ng(setup: Setup) -> None:
     setup.container["logConfiguration"]["options"]["awslogs-group"] = "/ecs/none"
     result, out = setup.run()
-    _failed(result, out, "LogConfiguration[", f"log group /ecs/none does not exist in {REGION}")
+    failed(result, out, "LogConfiguration[", f"log group /ecs/none does not exist in {REGION}")
 
 
 def test_access_denied_with_the_tools_credentials_is_warn_and_verify_goes_on(setup: Setup) -> None:
@@ -354,7 +235,7 @@ def test_access_denied_with_the_tools_credentials_is_warn_and_verify_goes_on(set
 def test_secret_denied_to_the_assumed_execution_role_is_ng(setup: Setup) -> None:
     setup.sandbox.fault("ssm:GetParameters", "AccessDeniedException", times=-1)
     result, out = setup.run()
-    _failed(
+    failed(
         result, out, "Secret TOKEN", "the execution role may not do this, and the tasks would fail the same"
     )
 
@@ -396,65 +277,6 @@ def test_json_log_format_prints_one_json_line_per_check(setup: Setup) -> None:
     skipped = [line for line in lines if line["result"] == "SKIP"]
     assert [line["error"] for line in skipped] == ["putting logs to /ecs/app (--no-put-logs)"]
     assert len(lines) == out.count("\n") == 13
-
-
-# -- registries other than ECR ------------------------------------------------------------------------
-
-
-class _Registry(http.server.BaseHTTPRequestHandler):
-    """A registry v2 API that knows one image and wants an anonymous token, as Docker Hub does."""
-
-    def do_HEAD(self) -> None:
-        if self.path == "/v2/team/app/manifests/1":
-            ok = self.headers.get("Authorization") == "Bearer anon-token"
-            self.send_response(200 if ok else 401)
-            if not ok:
-                realm = f"http://127.0.0.1:{self.server.server_address[1]}/token"
-                self.send_header("WWW-Authenticate", f'Bearer realm="{realm}",service="test"')
-        else:
-            self.send_response(404)
-        self.end_headers()
-
-    def do_GET(self) -> None:
-        body = json.dumps({"token": "anon-token"}).encode()
-        self.send_response(200 if self.path.startswith("/token?") else 404)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def registry() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Registry)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"localhost:{server.server_address[1]}"
-    server.shutdown()
-
-
-def test_registry_image_found_with_an_anonymous_token(setup: Setup, registry: str) -> None:
-    setup.container["image"] = f"{registry}/team/app:1"
-    result, out = setup.run(put_logs=False)
-    assert result.result == "ok", out
-    assert f"      Image[{registry}/team/app:1]\n      --> [OK]\n" in out
-
-
-def test_registry_image_missing_is_ng(setup: Setup, registry: str) -> None:
-    setup.container["image"] = f"{registry}/team/app:2"
-    result, out = setup.run()
-    _failed(result, out, "Image[", f"image {registry}/team/app:2 is not found in the registry")
-
-
-def test_unreachable_registry_is_warn_never_ng(setup: Setup) -> None:
-    setup.container["image"] = "nginx:1"  # Docker Hub: no network here
-    result, out = setup.run(put_logs=False)
-    assert result.result == "ok", out
-    assert (
-        "      Image[nginx:1]\n      --> [WARN] cannot verify: registry registry-1.docker.io is unreachable"
-        in out
-    )
 
 
 # -- secrets never printed, the CLI and the Action --------------------------------------------------------
