@@ -399,3 +399,13 @@ def test_dev_lock_agrees_with_runtime_lock() -> None:
     dev = _locked(ROOT / "requirements-dev.lock")
     for name, versions in runtime.items():
         assert dev.get(name) == versions, f"{name}: {versions} vs {dev.get(name)}"
+
+
+def test_the_command_input_lists_exactly_the_commands_the_code_accepts() -> None:
+    """action.yml says which commands the Action runs: no more (it once listed run and verify
+    before they existed), no fewer."""
+    from ecspresso.commands import TABLE
+
+    text = " ".join(action()["inputs"]["command"]["description"].split())
+    listed = set(re.findall(r"(?:^|[:,] |, or |or )([a-z]+)(?= \(|,| or|\.$)", text))
+    assert listed == {*TABLE, "version"}, listed ^ {*TABLE, "version"}

@@ -14,15 +14,18 @@ CALLED = frozenset({
     "cloudformation",  # plugins/cloudformation.py: cfn_output, cfn_export
     "codedeploy",  # CODE_DEPLOY controller
     "ecs",
-    "elbv2",  # explain.py: target health of a failed deployment's service
+    "ecr",  # verify: ECR images
+    "elbv2",  # explain.py: target health of a failed service; verify: target groups
     "events",  # inuse.py: EventBridge targets pinning a revision
+    "iam",  # verify: roles and their trust policies
+    "lambda",  # verify: lifecycle hook functions
     "logs",  # awslogs.py: container log lines (run, tasks logs, failure explanations)
     "resourcegroupstaggingapi",  # failed_marks.py
-    "s3",  # plugins/tfstate.py: s3:// state
+    "s3",  # plugins/tfstate.py: s3:// state; verify: environment files
     "scheduler",  # inuse.py: EventBridge Scheduler schedules pinning a revision
-    "secretsmanager",  # plugins/secretsmanager.py
-    "ssm",  # plugins/ssm.py
-    "sts",  # aws.py: --assume-role-arn
+    "secretsmanager",  # plugins/secretsmanager.py; verify: secrets
+    "ssm",  # plugins/ssm.py; verify: secrets
+    "sts",  # aws.py: --assume-role-arn; verify: the execution role
 })  # fmt: skip
 
 #: services botocore's own credential providers create clients for: sts (assume-role profiles,

@@ -43,6 +43,7 @@ TABLE: dict[str, Entry] = {
     "appspec": Entry("appspec", "print the CodeDeploy AppSpec of the service"),
     "init": Entry("init", "write the config and definitions of an existing service"),
     "run": Entry("run", "run a one-off task and wait for its container to exit"),
+    "verify": Entry("verify", "verify the resources the task and service definitions refer to"),
 }
 
 #: the command modules, in ``--help`` order
