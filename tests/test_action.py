@@ -336,6 +336,7 @@ def test_run_as_a_migration_step_outputs_task_arn_and_exit_code(
     step = run_step(workspace, sandbox, tmp_path, command="run", revision="2")
     assert step.code == 1, step.raw
     assert step.outputs["result"] == "failed" and step.outputs["exit-code"] == "2"
+    assert "**Task** `" in step.summary and "of `app:2`: exit code 2" in step.summary
     errors = [a for a in step.log.annotations if a.level == "error"]
     assert (
         len(errors) == 1 and "container app exited with code 2 (reason: migration failed" in errors[0].message

@@ -322,3 +322,5 @@ def test_the_action_runs_verify_before_a_deploy(setup: Setup, tmp_path: Path) ->
     assert any("Cluster" in line for line in step.log.lines)
     assert not [a for a in step.log.annotations if a.level == "error"]
     assert setup.writes() == []
+    checks = step.summary.split("<summary>Checks</summary>", 1)[1]  # the tree, in the job summary
+    assert "Cluster" in checks and "--> [OK]" in checks

@@ -143,6 +143,7 @@ class Result:
     images: list[str] = field(default_factory=list)  # ``container: image`` of the revision registered
     removed: list[str] = field(default_factory=list)  # revisions deregistered (dry run: would be)
     kept: list[str] = field(default_factory=list)  # ``app:3: in use by …``: revisions left, and why
+    report: str = ""  # a command's own report for the job summary (verify: its tree of checks)
     task_arn: str = ""  # run: the task started (the first, watched, one)
     container_exit_code: int | None = None  # run: the watched container's exit code, when it has one
     duration: float = 0.0

@@ -111,6 +111,19 @@ def _command_section(r: Result, code: int) -> list[str]:
             f"`{_cell(short_name(r.rollback_target_arn or r.task_definition_arn) or '?')}`.",
             "",
         ]
+    if r.command == "run" and r.task_arn:
+        exit_code = "no exit code" if r.container_exit_code is None else f"exit code {r.container_exit_code}"
+        lines += [f"**Task** `{_cell(r.task_arn.rsplit('/', 1)[-1])}` of "
+                  f"`{_cell(short_name(r.task_definition_arn) or '?')}`: {exit_code}", ""]  # fmt: skip
+    if r.report:
+        lines += [
+            "<details open><summary>Checks</summary>",
+            "",
+            *_fenced(r.report, "text"),
+            "",
+            "</details>",
+            "",
+        ]
     if r.removed:
         verb = "Would deregister" if r.result == "dry-run" else "Deregistered"
         lines += [f"**{verb}:** " + ", ".join(f"`{_cell(n)}`" for n in r.removed), ""]

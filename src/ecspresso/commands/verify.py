@@ -39,7 +39,7 @@ from ecspresso.app import App
 from ecspresso.errors import EcspressoError
 from ecspresso.options import Command, option
 from ecspresso.report import Result
-from ecspresso.verify.core import Check, Sink, header_line, json_line, result_line
+from ecspresso.verify.core import Check, Sink, header_line, json_line, render_text, result_line
 
 
 @dataclass
@@ -97,6 +97,7 @@ def verify(app: App, opts: VerifyOption) -> Result:
         verifier.check("ServiceDefinition", lambda: verify_service_definition(ctx))
         verifier.check("Cluster", lambda: verify_cluster(ctx))
     except Aborted as abort:
+        result.report = render_text(verifier.roots)
         result.result = "failed"
         result.message = f"verify {' > '.join(abort.failed.path)}: {abort.failed.message}"
         result.exit_code = 1
@@ -107,6 +108,7 @@ def verify(app: App, opts: VerifyOption) -> Result:
     summary = ", ".join(f"{n} {s.value}" for s, n in tally.items() if n and s is not Status.NG)
     result.result = "ok"
     result.message = summary
+    result.report = render_text(verifier.roots)
     if tally[Status.WARN]:
         log.warning(f"Verify OK, but {tally[Status.WARN]} check(s) could not be made (WARN)")
     log.info(f"Verify OK! ({summary})")
