@@ -4,7 +4,7 @@ DescribeServices-equivalent requests it makes meanwhile, at each tool's defaults
 All runs of this phase wait at the same time, each on its own service with its own access key (the
 recorder attributes every request to its run): the three tools for every completion time, the
 failures, and the five-minute rollouts. They are started in rounds, one tool after the other
-(ecspresso-py, fabfuel, the action, ecspresso-py, …), 0.3 s apart, so they share the machine's
+(ecspresso-py, fabfuel, the action, ecspresso-py, …), 2 s apart, so they share the machine's
 load equally; the phase lasts as long as its longest run (the five-minute rollout plus a grace).
 
 * latency = process exit - the instant the sandbox's rollout completes or fails (its start, recorded
@@ -18,14 +18,17 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools import ACTION, FABFUEL, OURS, ActionSetup, Proc, deploy_command, run_process, tool_env
-from world import Bench, Service, ecs_reads, make_service
+from world import Bench, Request, Service, ecs_reads, make_service
 
 REASON = "CannotPullContainerError: pull image manifest has been retried 7 time(s): not found"
-STAGGER = 0.3
+STAGGER = (
+    2.0  # s between launches: a Python tool's start-up takes ~1 s of CPU; 60 at once would crowd 2 cores
+)
 
 
 @dataclass
@@ -50,6 +53,8 @@ class Outcome:
     waiting_ops: collections.Counter[str] = field(
         default_factory=collections.Counter
     )  # all calls after UpdateService
+    bench_requests: list[Request] = field(default_factory=list)  # every request of the run
+    deployed: bool = True  # False: it never got to UpdateService (only tolerated under throttling)
     rate_first30: float = 0.0  # long runs: the first 30 s after UpdateService
     rate_rollout: float = 0.0  # long runs: UpdateService to the completion instant
 
@@ -90,12 +95,19 @@ def plan(
 
 
 def scenario(spec: Spec) -> dict[str, object]:
-    if spec.kind in ("stable", "long"):
+    if spec.kind in ("stable", "long", "throttled"):
         return {"kind": "stable", "seconds": spec.seconds}
     return {"kind": "fail", "seconds": spec.seconds, "reason": REASON, "rollback": spec.kind == "rollback"}
 
 
-def run_all(bench: Bench, workdir: Path, specs: list[Spec], action: ActionSetup) -> list[Outcome]:
+def run_all(
+    bench: Bench,
+    workdir: Path,
+    specs: list[Spec],
+    action: ActionSetup,
+    on_start: Callable[[list[Service]], object] | None = None,
+) -> list[Outcome]:
+    """Create a service per spec, then start every run (``on_start`` first) and wait for all."""
     services = [
         make_service(bench, workdir, f"det{n}{spec.kind[:4]}{spec.tool[:3]}", scenario=scenario(spec))
         for n, spec in enumerate(specs)
@@ -110,6 +122,8 @@ def run_all(bench: Bench, workdir: Path, specs: list[Spec], action: ActionSetup)
         )
         print(".", end="", flush=True)
 
+    if on_start is not None:
+        on_start(services)
     threads = []
     for n, (spec, svc) in enumerate(zip(specs, services, strict=True)):
         thread = threading.Thread(target=one, args=(n, spec, svc), daemon=True)
@@ -125,6 +139,13 @@ def run_all(bench: Bench, workdir: Path, specs: list[Spec], action: ActionSetup)
         started = bench.started.get(svc.name)
         requests = bench.recorder.of(svc.key)
         update = next((r.at for r in requests if r.operation == "UpdateService"), None)
+        if (started is None or update is None) and spec.kind == "throttled":
+            outcomes.append(
+                Outcome(
+                    spec, svc, proc, proc.ended, proc.ended, 0, 0.0, bench_requests=requests, deployed=False
+                )
+            )
+            continue
         if started is None or update is None:
             raise SystemExit(
                 f"{spec.tool} ({spec.kind} {spec.seconds}s) did not deploy:\n{proc.output[-3000:]}"
@@ -133,7 +154,7 @@ def run_all(bench: Bench, workdir: Path, specs: list[Spec], action: ActionSetup)
         reads = [r for r in ecs_reads(requests) if r.at >= update]
         window = max(proc.ended - update, 1e-3)
         after = collections.Counter(f"{r.service}:{r.operation}" for r in requests if r.at > update)
-        out = Outcome(spec, svc, proc, done_at, update, len(reads), len(reads) / window, after)
+        out = Outcome(spec, svc, proc, done_at, update, len(reads), len(reads) / window, after, requests)
         if spec.kind == "long":
             out.rate_first30 = sum(1 for r in reads if r.at < update + 30) / 30
             out.rate_rollout = sum(1 for r in reads if r.at <= done_at) / max(done_at - update, 1e-3)
@@ -141,9 +162,49 @@ def run_all(bench: Bench, workdir: Path, specs: list[Spec], action: ActionSetup)
     return outcomes
 
 
-def expected_rc(kind: str) -> int:
-    return 0 if kind in ("stable", "long") else 1
-
-
 def tools_in(outcomes: list[Outcome]) -> list[str]:
     return [t for t in (OURS, FABFUEL, ACTION) if any(o.spec.tool == t for o in outcomes)]
+
+
+THROTTLE_FOR, THROTTLED_ROLLOUT = 10.0, 20.0
+
+
+@dataclass
+class Throttled:
+    outcomes: list[Outcome]
+    window: tuple[float, float]  # monotonic instants the fault was on
+
+    def throttled_answers(self, o: Outcome) -> int:
+        lo, hi = self.window
+        return sum(
+            1
+            for r in o.bench_requests
+            if r.service == "ecs" and r.operation == "DescribeServices" and lo <= r.at < hi
+        )
+
+
+def throttled(bench: Bench, workdir: Path, tools: list[str], action: ActionSetup) -> Throttled:
+    """Every tool at once on a 20 s rollout; once every run has sent its UpdateService, every
+    DescribeServices is answered ThrottlingException for 10 s (the sandbox's fault injection)."""
+    specs = [Spec(tool, "throttled", THROTTLED_ROLLOUT, 120.0) for tool in tools]
+    window = [0.0, 0.0]
+    threads: list[threading.Thread] = []
+
+    def fault(services: list[Service]) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not all(bench.started.get(s.name) for s in services):
+            time.sleep(0.1)
+        time.sleep(1.0)
+        bench.sandbox.fault("DescribeServices", "ThrottlingException", times=-1)
+        window[0] = time.monotonic()
+        time.sleep(THROTTLE_FOR)
+        bench.sandbox._injector.clear()  # the sandbox's own fault list (reset() clears it too)
+        window[1] = time.monotonic()
+
+    def on_start(services: list[Service]) -> None:
+        threads.append(threading.Thread(target=fault, args=(services,), daemon=True))
+        threads[0].start()
+
+    outcomes = run_all(bench, workdir, specs, action, on_start=on_start)
+    threads[0].join()
+    return Throttled(outcomes, (window[0], window[1]))

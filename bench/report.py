@@ -6,7 +6,7 @@ import collections
 import statistics
 from dataclasses import dataclass, field
 
-from detection import Outcome
+from detection import THROTTLE_FOR, THROTTLED_ROLLOUT, Outcome, Throttled
 from overhead import Sample
 from scale import COMMANDS, REVISIONS, STOPPED_TASKS, ScaleSample
 from tools import ACTION, FABFUEL, OURS
@@ -31,6 +31,7 @@ class Results:
     detection: list[Outcome]
     scale: dict[str, list[ScaleSample]]
     failed: dict[str, list[ScaleSample]]
+    throttle: Throttled
     image: str  # "162 MB" or "not built (run make image)"
     action_why_not: str  # "" when the action ran
     completions: list[float] = field(default_factory=list)
@@ -227,6 +228,27 @@ def table(r: Results, tools: list[str]) -> list[str]:
     t.add(
         f"failed deploy, {STOPPED_TASKS} stopped tasks: failure → explained exit", ours_f, f"fabfuel {fab_f}",
         ratio(ours_lat, fab_lat), f"≤ {INTERACTIVE:g} s, reason shown", yes(ours_lat <= INTERACTIVE and told),
+    )  # fmt: skip
+
+    def under_throttle(tool: str) -> str:
+        o = next((o for o in r.throttle.outcomes if o.spec.tool == tool), None)
+        if o is None:
+            return "-"
+        if not o.deployed:
+            return f"did not deploy (exit {o.proc.rc}, {r.throttle.throttled_answers(o)} throttled answers)"
+        n = r.throttle.throttled_answers(o)
+        if o.proc.killed:
+            return f"still waiting {o.latency:.0f} s after completion (stopped), {n} throttled answers"
+        if o.proc.rc != 0:
+            when = f"{-o.latency:.1f} s before" if o.latency < 0 else f"{o.latency:.1f} s after"
+            return f"**exit {o.proc.rc}** (deploy reported failed) {when} the rollout completed, {n} throttled answers"
+        return f"exit 0, {o.latency:.1f} s after completion, {n} throttled answers"
+
+    ours_t = next(o for o in r.throttle.outcomes if o.spec.tool == OURS)
+    t.add(
+        f"DescribeServices throttled for {THROTTLE_FOR:g} s of a {THROTTLED_ROLLOUT:g} s rollout: outcome",
+        under_throttle(OURS), t.peers(under_throttle(FABFUEL), under_throttle(ACTION) if has_action else None),
+        "-", "backs off, keeps waiting, reports the completion", yes(ours_t.proc.rc == 0 and ours_t.noticed),
     )  # fmt: skip
     size = _mb(r.image)
     t.add(

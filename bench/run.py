@@ -7,7 +7,7 @@ defaults a user gets, in one run; writes bench/results.md.
 
 Phases (see bench/README.md): start-up; deploy with an instant rollout (waiting and not); detection
 (every tool, a spread of completion times, failures, a five-minute rollout, all waiting at once);
-scale (2,000 revisions, 100 stopped tasks); image size. One sandbox, in this process.
+scale (2,000 revisions, 100 stopped tasks); a rollout with DescribeServices throttled for 10 s; image size. One sandbox, in this process.
 """
 
 from __future__ import annotations
@@ -147,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         bench.reset()
         revs = scale.revisions(bench, workdir, max(1, min(runs, 3)))
         failed = scale.failed_deploy(bench, workdir, list(scale.SCALE_TOOLS), max(1, min(runs, 3)))
+        print("\nthrottled ", end="", flush=True)
+        throttle = detection.throttled(bench, workdir, tools, action)
         print(flush=True)
     finally:
         bench.stop()
@@ -156,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     results = report.Results(
         facts=machine_facts(fabfuel, action, runs, total), command=command.strip(), startup=startup,
-        deploy_wait=deploy_wait, deploy_nowait=deploy_nowait, detection=outcomes, scale=revs, failed=failed,
+        deploy_wait=deploy_wait, deploy_nowait=deploy_nowait, detection=outcomes, scale=revs, failed=failed, throttle=throttle,
         image=image_size(args.image), action_why_not=action.why_not, completions=completions,
         failures=failures, long_seconds=long_seconds,
     )  # fmt: skip
