@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup test lint demo image clean
+.PHONY: setup test lint demo image bench clean
 
 setup: $(BIN)/ecspresso
 
@@ -26,6 +26,11 @@ demo: setup
 
 image:
 	bash scripts/build-image.sh --smoke
+
+# bench/README.md: ecspresso-py vs fabfuel ecs-deploy and the AWS action; writes bench/results.md
+# (about 10 minutes; `make bench BENCH_ARGS=--quick`: about 3, writes .bench/results-quick.md)
+bench: setup
+	BENCH_COMMAND="make bench$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,85 +1,210 @@
-"""How late ecspresso-py notices a rollout's end, and how many requests it makes meanwhile, at the
-defaults a user gets (no ECSPRESSO_POLL_INTERVAL).
+"""Detection: how late each tool notices that a rollout completed (or failed), and how many
+DescribeServices-equivalent requests it makes meanwhile, at each tool's defaults.
 
-    .venv/bin/python bench/detection.py            # completion at 6..34 s and failures, once each
-    .venv/bin/python bench/detection.py --long     # plus a five-minute rollout (request rate)
+All runs of this phase wait at the same time, each on its own service with its own access key (the
+recorder attributes every request to its run): the three tools for every completion time, the
+failures, and the five-minute rollouts. They are started in rounds, one tool after the other
+(ecspresso-py, fabfuel, the action, ecspresso-py, …), 2 s apart, so they share the machine's
+load equally; the phase lasts as long as its longest run (the five-minute rollout plus a grace).
 
-Starts the in-process sandbox, seeds one service (2 tasks), and for each completion time T sets
-a scenario that completes (or fails) T seconds after UpdateService, runs ``ecspresso deploy`` as
-a subprocess, and measures: latency = process exit - (rollout start + T); requests per second =
-polling calls (DescribeServices, DescribeServiceDeployments, ListServiceDeployments) / wait time.
+* latency = process exit - the instant the sandbox's rollout completes or fails (its start, recorded
+  by the simulator hook, + the scenario's seconds): from then on any DescribeServices sees it.
+* request rate = ECS Describe*/List* requests of the run from its UpdateService until its exit (for
+  the five-minute rollout: until the completion instant, and for its first 30 s), per second.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import statistics
-import subprocess
-import sys
-import tempfile
+import collections
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+from tools import ACTION, FABFUEL, OURS, ActionSetup, Proc, deploy_command, run_process, tool_env
+from world import Bench, Request, Service, ecs_reads, make_service
 
-POLLING = ("DescribeServices", "DescribeServiceDeployments", "ListServiceDeployments")
+REASON = "CannotPullContainerError: pull image manifest has been retried 7 time(s): not found"
+STAGGER = (
+    2.0  # s between launches: a Python tool's start-up takes ~1 s of CPU; 60 at once would crowd 2 cores
+)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--long", action="store_true", help="add a 300 s rollout for the request rate")
-    args = parser.parse_args()
-    from ecs_fixtures import make_project, seed_service, set_image
-    from ecspresso.sandbox import Sandbox
-    from ecspresso.sandbox import simulator as sim
+@dataclass
+class Spec:
+    tool: str
+    kind: str  # "stable", "fail", "rollback" (fail + ECS circuit-breaker rollback), "long"
+    seconds: float
+    grace: float  # stopped (SIGTERM) this long after the completion instant if still waiting
+    wait_minutes: int | None = None  # the action's wait-for-minutes (None: its default, 30)
+    extra_argv: tuple[str, ...] = ()
 
-    starts: list[float] = []
-    real_start = sim.Simulator._start
 
-    def recording_start(self, backend, svc, td_arn, **kw):  # type: ignore[no-untyped-def]
-        starts.append(time.monotonic())
-        return real_start(self, backend, svc, td_arn, **kw)
+@dataclass
+class Outcome:
+    spec: Spec
+    svc: Service
+    proc: Proc
+    done_at: float  # the sandbox's completion (or failure) instant
+    update_at: float  # the run's UpdateService request
+    reads: int  # ECS Describe*/List* from UpdateService to exit
+    rate: float  # reads per second over that window
+    waiting_ops: collections.Counter[str] = field(
+        default_factory=collections.Counter
+    )  # all calls after UpdateService
+    bench_requests: list[Request] = field(default_factory=list)  # every request of the run
+    deployed: bool = True  # False: it never got to UpdateService (only tolerated under throttling)
+    rate_first30: float = 0.0  # long runs: the first 30 s after UpdateService
+    rate_rollout: float = 0.0  # long runs: UpdateService to the completion instant
 
-    sim.Simulator._start = recording_start  # type: ignore[method-assign]
-    rows = []
-    with Sandbox() as sb, tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "AWS_ENDPOINT_URL": sb.url, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
-               "AWS_REGION": "us-east-1"}  # fmt: skip
-        env.pop("ECSPRESSO_POLL_INTERVAL", None)
-        times = [6, 9, 13, 17, 21, 26, 30, 34] + ([300] if args.long else [])
-        for kind in ("stable", "fail"):
-            for seconds in times if kind == "stable" else [6, 13, 21, 30]:
-                sb.reset()
-                config = make_project(Path(tmp) / f"{kind}{seconds}", service="web", desired=2)
-                seed_service(sb, config)
-                sb.client("ecs").describe_services(cluster="default", services=["web"])
-                sb.client("ecs").describe_services(cluster="default", services=["web"])
-                set_image(config, "nginx:2")
-                sb.scenario("web", kind, seconds=seconds, reason="CannotPullContainerError: not found")
-                sb.operations.clear()
-                starts.clear()
-                subprocess.run([str(ROOT / ".venv/bin/ecspresso"), "--config", str(config), "deploy"], env=env,
-                               capture_output=True, check=False)  # fmt: skip
-                end = time.monotonic()
-                began = starts[0]
-                polls = sum(sb.operations.count(op) for op in POLLING)
-                rows.append((kind, seconds, end - (began + seconds), polls / max(end - began, 0.001)))
-                print(
-                    f"{kind:6} T={seconds:>3}s  noticed after {rows[-1][2]:5.2f}s  {rows[-1][3]:.2f} req/s",
-                    flush=True,
+    @property
+    def latency(self) -> float:
+        return self.proc.ended - self.done_at
+
+    @property
+    def noticed(self) -> bool:
+        """It ended on its own, by the verdict (not killed, not at its own time-out)."""
+        return not self.proc.killed and not timed_out(self.spec.tool, self.proc.output)
+
+
+def timed_out(tool: str, output: str) -> bool:
+    text = output.lower()
+    if tool == FABFUEL:
+        return "due to timeout" in text
+    if tool == ACTION:
+        return "exceeded max wait time" in text or "timeout" in text
+    return "timed out" in text
+
+
+def plan(
+    tools: list[str], completions: list[float], failures: list[float], long_seconds: int, grace: float
+) -> list[Spec]:
+    specs: list[Spec] = []
+    for tool in tools:  # the longest first
+        argv = ("--timeout", str(long_seconds * 2)) if tool == FABFUEL else ()
+        specs.append(Spec(tool, "long", long_seconds, min(grace, 120.0), extra_argv=argv))
+    rounds: list[tuple[str, float]] = [("stable", t) for t in completions] + [("fail", t) for t in failures]
+    rounds.append(("rollback", failures[0]))
+    for kind, seconds in rounds:
+        for tool in tools:
+            # the action never notices a failure without a rollback (two deployments stay): bound its wait
+            minutes = 1 if tool == ACTION and kind == "fail" else None
+            specs.append(Spec(tool, kind, seconds, grace, minutes))
+    return specs
+
+
+def scenario(spec: Spec) -> dict[str, object]:
+    if spec.kind in ("stable", "long", "throttled"):
+        return {"kind": "stable", "seconds": spec.seconds}
+    return {"kind": "fail", "seconds": spec.seconds, "reason": REASON, "rollback": spec.kind == "rollback"}
+
+
+def run_all(
+    bench: Bench,
+    workdir: Path,
+    specs: list[Spec],
+    action: ActionSetup,
+    on_start: Callable[[list[Service]], object] | None = None,
+) -> list[Outcome]:
+    """Create a service per spec, then start every run (``on_start`` first) and wait for all."""
+    services = [
+        make_service(bench, workdir, f"det{n}{spec.kind[:4]}{spec.tool[:3]}", scenario=scenario(spec))
+        for n, spec in enumerate(specs)
+    ]
+    procs: dict[int, Proc] = {}
+
+    def one(n: int, spec: Spec, svc: Service) -> None:
+        argv, extra = deploy_command(spec.tool, svc, action, wait_minutes=spec.wait_minutes)
+        kill_at = time.monotonic() + spec.seconds + spec.grace
+        procs[n] = run_process(
+            [*argv, *spec.extra_argv], tool_env(bench.url, svc.key, extra), svc.dir, kill_at=kill_at
+        )
+        print(".", end="", flush=True)
+
+    if on_start is not None:
+        on_start(services)
+    threads = []
+    for n, (spec, svc) in enumerate(zip(specs, services, strict=True)):
+        thread = threading.Thread(target=one, args=(n, spec, svc), daemon=True)
+        thread.start()
+        threads.append(thread)
+        time.sleep(STAGGER)
+    for thread in threads:
+        thread.join()
+
+    outcomes = []
+    for n, (spec, svc) in enumerate(zip(specs, services, strict=True)):
+        proc = procs[n]
+        started = bench.started.get(svc.name)
+        requests = bench.recorder.of(svc.key)
+        update = next((r.at for r in requests if r.operation == "UpdateService"), None)
+        if (started is None or update is None) and spec.kind == "throttled":
+            outcomes.append(
+                Outcome(
+                    spec, svc, proc, proc.ended, proc.ended, 0, 0.0, bench_requests=requests, deployed=False
                 )
-    done = [r[2] for r in rows if r[0] == "stable" and r[1] <= 34]
-    failed = [r[2] for r in rows if r[0] == "fail"]
-    print(
-        f"median latency: completion {statistics.median(done):.2f}s, failure {statistics.median(failed):.2f}s"
-    )
-    longest = [r for r in rows if r[1] == 300]
-    if longest:
-        print(f"five-minute rollout: {longest[0][3]:.2f} requests/s")
-    return 0
+            )
+            continue
+        if started is None or update is None:
+            raise SystemExit(
+                f"{spec.tool} ({spec.kind} {spec.seconds}s) did not deploy:\n{proc.output[-3000:]}"
+            )
+        done_at = started + spec.seconds
+        reads = [r for r in ecs_reads(requests) if r.at >= update]
+        window = max(proc.ended - update, 1e-3)
+        after = collections.Counter(f"{r.service}:{r.operation}" for r in requests if r.at > update)
+        out = Outcome(spec, svc, proc, done_at, update, len(reads), len(reads) / window, after, requests)
+        if spec.kind == "long":
+            out.rate_first30 = sum(1 for r in reads if r.at < update + 30) / 30
+            out.rate_rollout = sum(1 for r in reads if r.at <= done_at) / max(done_at - update, 1e-3)
+        outcomes.append(out)
+    return outcomes
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def tools_in(outcomes: list[Outcome]) -> list[str]:
+    return [t for t in (OURS, FABFUEL, ACTION) if any(o.spec.tool == t for o in outcomes)]
+
+
+THROTTLE_FOR, THROTTLED_ROLLOUT = 10.0, 20.0
+
+
+@dataclass
+class Throttled:
+    outcomes: list[Outcome]
+    window: tuple[float, float]  # monotonic instants the fault was on
+
+    def throttled_answers(self, o: Outcome) -> int:
+        lo, hi = self.window
+        return sum(
+            1
+            for r in o.bench_requests
+            if r.service == "ecs" and r.operation == "DescribeServices" and lo <= r.at < hi
+        )
+
+
+def throttled(bench: Bench, workdir: Path, tools: list[str], action: ActionSetup) -> Throttled:
+    """Every tool at once on a 20 s rollout; once every run has sent its UpdateService, every
+    DescribeServices is answered ThrottlingException for 10 s (the sandbox's fault injection)."""
+    specs = [Spec(tool, "throttled", THROTTLED_ROLLOUT, 120.0) for tool in tools]
+    window = [0.0, 0.0]
+    threads: list[threading.Thread] = []
+
+    def fault(services: list[Service]) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not all(bench.started.get(s.name) for s in services):
+            time.sleep(0.1)
+        time.sleep(1.0)
+        bench.sandbox.fault("DescribeServices", "ThrottlingException", times=-1)
+        window[0] = time.monotonic()
+        time.sleep(THROTTLE_FOR)
+        bench.sandbox._injector.clear()  # the sandbox's own fault list (reset() clears it too)
+        window[1] = time.monotonic()
+
+    def on_start(services: list[Service]) -> None:
+        threads.append(threading.Thread(target=fault, args=(services,), daemon=True))
+        threads[0].start()
+
+    outcomes = run_all(bench, workdir, specs, action, on_start=on_start)
+    threads[0].join()
+    return Throttled(outcomes, (window[0], window[1]))
