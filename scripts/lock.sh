@@ -3,6 +3,9 @@
 #   requirements.lock      runtime dependencies (the image, the Action, CI's runtime checks)
 #   requirements-dev.lock  runtime + the `dev` extra (tests, linters), constrained to the same
 #                          versions as requirements.lock
+#   requirements-demo.lock runtime + the `sandbox` extra (moto), for `make demo` without the dev
+#                          toolchain; constrained to requirements-dev.lock, so the demo runs the
+#                          very versions the tests run
 # Both are universal: one file for Python >= 3.11 (Debian bookworm's 3.11, the image's 3.12)
 # on x86_64 and aarch64 Linux (and anything else PyPI has wheels for).
 #
@@ -29,5 +32,7 @@ common=(
 
 "$UV" "${common[@]}" "$@" --output-file requirements.lock
 "$UV" "${common[@]}" "$@" --extra dev --constraints requirements.lock --output-file requirements-dev.lock
-echo "lock.sh: wrote requirements.lock ($(grep -c '==' requirements.lock) packages)" \
-  "and requirements-dev.lock ($(grep -c '==' requirements-dev.lock) packages)"
+"$UV" "${common[@]}" "$@" --extra sandbox --constraints requirements-dev.lock --output-file requirements-demo.lock
+for f in requirements.lock requirements-dev.lock requirements-demo.lock; do
+  echo "lock.sh: wrote $f ($(grep -c '==' "$f") packages)"
+done
