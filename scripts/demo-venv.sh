@@ -4,57 +4,57 @@
 #
 #   scripts/demo-venv.sh [DIR]        (default .venv-demo)
 #
-# The fastest installer at hand does the work; each one installs the same hash-checked files:
-#   1. uv, if it is on PATH (or UV=/path/to/uv): a few seconds;
-#   2. else the pip of $PYTHON, run for the new venv with `pip --python` (pip >= 22.3), so the venv
-#      is made without pip of its own (ensurepip costs seconds);
-#   3. else the venv's own pip.
-# pip runs with --no-compile: compiling all of moto's dependencies to bytecode takes longer than
-# the demo; Python compiles only what the demo imports, the first time it does.
+# Who installs (every path installs the same hash-checked files):
+#   - uv, when it is on PATH (or UV=/path/to/uv);
+#   - else uv from requirements-uv.lock (hash-checked), installed by pip into a scratch directory
+#     and removed afterwards: pip takes ~2 s of CPU for it, and uv then does in ~3 s what takes pip
+#     ~20 s (pip installs one package after the other);
+#   - else (no uv wheel for this platform, or DEMO_INSTALLER=pip) pip alone.
+# The venv is made without pip of its own when the interpreter's pip can install into it
+# (`pip --python`, pip >= 22.3): ensurepip alone costs seconds. pip runs with --no-compile;
+# Python compiles what the demo imports, the first time it does.
 #
-# Environment: PYTHON (default python3), UV (default: uv if found), DEMO_INSTALLER=uv|pip|venv-pip
-# to force one path (tests, measurements).
+# Environment: PYTHON (default python3), UV, DEMO_INSTALLER=uv|pip (default: uv if it can be had).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=${1:-.venv-demo}
 PYTHON=${PYTHON:-python3}
 UV=${UV:-$(command -v uv 2>/dev/null || true)}
+installer=${DEMO_INSTALLER:-uv}
 lock=requirements-demo.lock
-quiet=(--quiet --disable-pip-version-check)
+case "$installer" in
+  uv | pip) ;;
+  *) echo "demo-venv.sh: DEMO_INSTALLER must be uv or pip, not '$installer'" >&2; exit 2 ;;
+esac
 
-installer=${DEMO_INSTALLER:-}
-if [ -z "$installer" ]; then
-  if [ -n "$UV" ]; then
-    installer=uv
-  elif "$PYTHON" -m pip --python "$PYTHON" --version >/dev/null 2>&1; then
-    installer=pip
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+rm -rf "$venv"
+"$PYTHON" -m venv --without-pip "$venv"
+if "$PYTHON" -m pip --python "$venv/bin/python" --version >/dev/null 2>&1; then
+  pip=("$PYTHON" -m pip --python "$venv/bin/python")
+else
+  rm -rf "$venv"
+  "$PYTHON" -m venv "$venv"
+  pip=("$venv/bin/python" -m pip)
+fi
+pip+=(install --quiet --disable-pip-version-check --no-compile)
+
+if [ "$installer" = uv ] && [ -z "$UV" ]; then
+  if "${pip[@]}" --require-hashes --no-deps --target "$scratch/uv" -r requirements-uv.lock; then
+    UV=$scratch/uv/bin/uv
   else
-    installer=venv-pip
+    echo "demo-venv.sh: could not install uv from requirements-uv.lock; pip installs instead" >&2
   fi
 fi
-
-rm -rf "$venv"
-case "$installer" in
-  uv)
-    "$UV" venv --quiet --python "$PYTHON" "$venv"
-    "$UV" pip install --quiet --python "$venv/bin/python" --require-hashes --no-deps -r "$lock"
-    "$UV" pip install --quiet --python "$venv/bin/python" --no-deps -e .
-    ;;
-  pip)
-    "$PYTHON" -m venv --without-pip "$venv"
-    pip=("$PYTHON" -m pip --python "$venv/bin/python")
-    "${pip[@]}" install "${quiet[@]}" --no-compile --require-hashes --no-deps -r "$lock"
-    "${pip[@]}" install "${quiet[@]}" --no-compile --no-deps -e .
-    ;;
-  venv-pip)
-    "$PYTHON" -m venv "$venv"
-    "$venv/bin/python" -m pip install "${quiet[@]}" --no-compile --require-hashes --no-deps -r "$lock"
-    "$venv/bin/python" -m pip install "${quiet[@]}" --no-compile --no-deps -e .
-    ;;
-  *)
-    echo "demo-venv.sh: DEMO_INSTALLER must be uv, pip or venv-pip, not '$installer'" >&2
-    exit 2
-    ;;
-esac
-echo "demo-venv.sh: $venv ready ($installer, $(grep -c '==' "$lock") locked packages + ecspresso-py)" >&2
+if [ "$installer" = uv ] && [ -n "$UV" ]; then
+  "$UV" pip install --quiet --python "$venv/bin/python" --require-hashes --no-deps -r "$lock"
+  "$UV" pip install --quiet --python "$venv/bin/python" --no-deps -e .
+  how="uv $("$UV" --version | cut -d' ' -f2)"
+else
+  "${pip[@]}" --require-hashes --no-deps -r "$lock"
+  "${pip[@]}" --no-deps -e .
+  how=pip
+fi
+echo "demo-venv.sh: $venv ready ($how: $(grep -c '==' "$lock") locked packages + ecspresso-py)" >&2
