@@ -1,7 +1,8 @@
 """Installing the CLI without PyPI, as README.md's "Install" section says, from a local clone.
 
 The three commands are read from README.md (so the README cannot drift from what is tested) with
-``git+https://github.com/org/ecspresso-py`` replaced by ``git+file://<this repository>``; pip, pipx and
+``git+https://github.com/org/ecspresso-py`` replaced by ``git+file://localhost<this repository>`` (the
+host keeps older pip's ``name @ url`` parser happy: it refuses ``git+file:///``); pip, pipx and
 uv then clone its committed HEAD, build the wheel with hatchling and install the dependencies from
 PyPI, as they would for a user. Opt-in, because it needs PyPI and takes about a minute:
 
@@ -73,7 +74,7 @@ def commands() -> dict[str, str]:
     if dirty:
         print(f"note: uncommitted changes are not installed (git+file:// clones HEAD):\n{dirty}")
     readme = readme_install_commands((ROOT / "README.md").read_text())
-    return {k: v.replace(README_URL, f"git+file://{ROOT}") for k, v in readme.items()}
+    return {k: v.replace(README_URL, f"git+file://localhost{ROOT}") for k, v in readme.items()}
 
 
 def clean_env(tmp: Path, **extra: str) -> dict[str, str]:
