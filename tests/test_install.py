@@ -125,6 +125,11 @@ def test_pipx_install_from_git(commands: dict[str, str], tmp_path: Path, example
     # config, Go template, Jsonnet with an ext var: every runtime dependency, no AWS call
     rendered = run([ecspresso, "--ext-str", "type=web", "render", "taskdef"], env, examples).stdout
     assert '"family": "demo-web"' in rendered
+    # boto3 and the log (structlog) as a failed call uses them: nothing listens on port 9
+    aws = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
+    argv = [ecspresso, "--ext-str", "type=web", "deploy", "--dry-run", "--max-attempts", "1"]
+    res = run(argv, env | aws, examples, code=1)
+    assert "[ERROR] FAILED. DescribeServices web: Could not connect to the endpoint URL" in res.stderr
     # the runtime alone has no moto: the sandbox says what to install, it does not crash
     res = run([str(tmp_path / "bin" / "ecspresso-sandbox"), "--port", "0"], env, tmp_path, code=2)
     assert "needs moto" in res.stderr
