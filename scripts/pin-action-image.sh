@@ -5,11 +5,13 @@
 #
 #   scripts/pin-action-image.sh REF [FILE]      FILE defaults to action.yml
 #
-# REF is NAME[:TAG]@sha256:<64 hex digits>, NAME lower case with its registry host
-# (ghcr.io/org/ecspresso-py:v1.2.3@sha256:...). main's `  image: Dockerfile` line becomes
-# `  image: docker://REF`, so the runner pulls that image instead of building the Dockerfile; with
-# the digest it pulls exactly the image the release built, whatever later happens to the tag.
-# Refuses (exit 2) a REF without a digest, and (exit 1) a FILE without exactly one such line.
+# REF is NAME@sha256:<64 hex digits>, NAME lower case with its registry host
+# (ghcr.io/org/ecspresso-py@sha256:...). main's `  image: Dockerfile` line becomes
+# `  image: docker://REF`, so the runner pulls that image instead of building the Dockerfile; by
+# digest it pulls exactly the image the release built, whatever later happens to the tag. No tag
+# beside the digest: Docker ignores it, but engines built on containers/image (podman on a
+# self-hosted runner, skopeo, buildah) refuse such a reference ("both a tag and digest").
+# Refuses (exit 2) any other REF, and (exit 1) a FILE without exactly one such line.
 set -euo pipefail
 
 fail() { # code message
@@ -17,14 +19,13 @@ fail() { # code message
   exit "$1"
 }
 
-[ "$#" -ge 1 ] && [ "$#" -le 2 ] || fail 2 "usage: pin-action-image.sh NAME[:TAG]@sha256:DIGEST [FILE]"
+[ "$#" -ge 1 ] && [ "$#" -le 2 ] || fail 2 "usage: pin-action-image.sh NAME@sha256:DIGEST [FILE]"
 ref=$1
 file=${2:-action.yml}
 component='[a-z0-9]+([._-]+[a-z0-9]+)*'
 name="$component(:[0-9]+)?(/$component)+"
-tag='(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?'
-if ! [[ "$ref" =~ ^$name$tag@sha256:[0-9a-f]{64}$ ]]; then
-  fail 2 "'$ref' is not an image pinned by digest (registry/name[:tag]@sha256:<64 hex digits>)"
+if ! [[ "$ref" =~ ^$name@sha256:[0-9a-f]{64}$ ]]; then
+  fail 2 "'$ref' is not an image pinned by digest alone (registry/name@sha256:<64 hex digits>)"
 fi
 [ -f "$file" ] || fail 1 "$file not found"
 count=$(grep -cx '  image: Dockerfile' "$file" || true)

@@ -6,7 +6,7 @@
 #
 #   scripts/release-branch.sh vX.Y.Z REF      prints the branch name (releases/vX) on stdout
 #
-# REF: NAME:vX.Y.Z@sha256:DIGEST (see scripts/pin-action-image.sh). Needs git user.name/email.
+# REF: NAME@sha256:DIGEST (see scripts/pin-action-image.sh). Needs git user.name/email.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$(git rev-parse --show-toplevel)"

@@ -11,7 +11,7 @@
 #      must agree); check it is pullable without credentials (the workflow's imagetools inspect);
 #   4. run scripts/release-branch.sh, the workflow's own release commit (pin-action-image.sh,
 #      releases/vN, tags vX.Y.Z and vN), in a scratch clone of this repository's HEAD, and check
-#      that action.yml on both tags says `image: docker://127.0.0.1:PORT/...:vX.Y.Z@sha256:<digest>`
+#      that action.yml on both tags says `image: docker://127.0.0.1:PORT/...@sha256:<digest>`
 #      and differs from main's by that line only;
 #   5. pull the image that action.yml names, by digest, into an empty container storage (so
 #      every layer comes from the registry), check it is the image built (same image ID, the
@@ -142,7 +142,7 @@ log "registry: Docker-Content-Digest $header, raw index $raw, platforms: $platfo
 check "the registry's digest is buildah's (--digestfile)" test "$header" = "$pushed"
 check "the digest is that of the index the registry serves" test "$raw" = "$pushed"
 check "the index holds linux/$arch" test "$platforms" = "linux/$arch"
-ref=$name:$VERSION@$pushed
+ref=$name@$pushed
 check "pullable without credentials (the workflow's imagetools inspect)" \
   skopeo inspect "${tls[@]}" --no-creds --format '{{.Digest}}' "docker://$ref"
 
