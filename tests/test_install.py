@@ -46,6 +46,42 @@ def readme_install_commands(readme: str) -> dict[str, str]:
     return commands
 
 
+def locked(path: Path) -> dict[str, list[str]]:
+    """name -> pinned versions of a lock file (a universal lock may pin two, under markers)."""
+    from packaging.utils import canonicalize_name
+
+    text = path.read_text()
+    for block in re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 2)[-1]):
+        if "==" in block:
+            assert "--hash=sha256:" in block, f"unhashed pin in {path.name}: {block.splitlines()[0]}"
+    pins: dict[str, list[str]] = {}
+    for m in re.finditer(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", text, re.MULTILINE):
+        pins.setdefault(canonicalize_name(m.group(1)), []).append(m.group(2))
+    return pins
+
+
+def test_the_demo_lock_holds_runtime_and_sandbox_at_the_versions_the_tests_run() -> None:
+    """make demo installs requirements-demo.lock with --no-deps: everything the runtime and the
+    sandbox extra name must be there, hashed, and at the dev lock's versions (scripts/lock.sh)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    demo = locked(ROOT / "requirements-demo.lock")
+    dev = locked(ROOT / "requirements-dev.lock")
+    for line in project["dependencies"] + project["optional-dependencies"]["sandbox"]:
+        req = Requirement(line)
+        versions = demo.get(canonicalize_name(req.name))
+        assert versions, f"{req.name} is not in requirements-demo.lock: run scripts/lock.sh"
+        assert all(req.specifier.contains(v, prereleases=True) for v in versions), (req, versions)
+    different = {name: (v, dev.get(name)) for name, v in demo.items() if dev.get(name) != v}
+    assert not different, f"requirements-demo.lock vs requirements-dev.lock: {different}"
+    assert not {"pytest", "ruff", "mypy"} & set(demo), "the dev toolchain is not the demo's"
+    assert list(locked(ROOT / "requirements-uv.lock")) == ["uv"]
+
+
 def test_readme_names_pipx_uvx_and_pip_from_git() -> None:
     commands = readme_install_commands((ROOT / "README.md").read_text())
     assert sorted(commands) == ["pip", "pipx", "uvx"], commands
