@@ -82,6 +82,21 @@ def test_the_demo_lock_holds_runtime_and_sandbox_at_the_versions_the_tests_run()
     assert list(locked(ROOT / "requirements-uv.lock")) == ["uv"]
 
 
+def test_make_test_ends_with_pytest_s_count_line(tmp_path: Path) -> None:
+    """CI reads the closing line of `make test`: pytest's "N passed in Xs", which -qq would drop."""
+    make = subprocess.run(["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True, check=True)
+    argv = make.stdout.strip().splitlines()[-1].split()
+    assert argv[0] == "/".join((".venv", "bin", "pytest")), argv
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)  # its addopts
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_one.py").write_text("def test_one():\n    pass\n")
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", *argv[1:]], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stdout
+    assert re.fullmatch(r"1 passed in [0-9.]+s", res.stdout.splitlines()[-1]), res.stdout
+
+
 def test_readme_names_pipx_uvx_and_pip_from_git() -> None:
     commands = readme_install_commands((ROOT / "README.md").read_text())
     assert sorted(commands) == ["pip", "pipx", "uvx"], commands
