@@ -6,7 +6,12 @@
 # at TEST_TRAFFIC_SHIFT and is rolled back by ECS; stop the sandbox.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-bin=${ECSPRESSO_BIN:-$here/../.venv/bin}
+# `make demo` passes its .venv-demo; run by hand, the first of .venv-demo and .venv that exists
+bin=${ECSPRESSO_BIN:-}
+if [ -z "$bin" ]; then
+  bin=$here/../.venv-demo/bin
+  [ -x "$bin/ecspresso" ] || bin=$here/../.venv/bin
+fi
 cd "$here"
 
 export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1
@@ -16,7 +21,12 @@ url_file=$(mktemp)
 "$bin/ecspresso-sandbox" --port 0 --seed . --seed bluegreen >"$url_file" &
 sandbox_pid=$!
 trap 'kill "$sandbox_pid" 2>/dev/null; wait "$sandbox_pid" 2>/dev/null; rm -f "$url_file"' EXIT
-for _ in $(seq 100); do [ -s "$url_file" ] && break; sleep 0.1; done
+# up to 60 s: importing moto takes a few seconds, many more on a busy machine or the first time
+for _ in $(seq 600); do
+  [ -s "$url_file" ] && break
+  kill -0 "$sandbox_pid" 2>/dev/null || break
+  sleep 0.1
+done
 url=$(head -n 1 "$url_file")
 [ -n "$url" ] || { echo "the sandbox did not start" >&2; exit 1; }
 export AWS_ENDPOINT_URL=$url
@@ -35,11 +45,11 @@ step "Sandbox at $url, seeded with service web (demo-web:1)"
 "$bin/ecspresso" status --events 2
 
 step "Deploy nginx 1.29: the rollout takes a few seconds"
-scenario '{"cluster": "demo", "service": "web", "kind": "stable", "seconds": 4}'
+scenario '{"cluster": "demo", "service": "web", "kind": "stable", "seconds": 3}'
 IMAGE_TAG=1.29 RELEASE=v2 "$bin/ecspresso" deploy
 
 step "Deploy an image that does not exist, with --rollback-on-failure"
-scenario '{"cluster": "demo", "service": "web", "kind": "fail", "seconds": 4,
+scenario '{"cluster": "demo", "service": "web", "kind": "fail", "seconds": 3,
            "reason": "CannotPullContainerError: pull image manifest has been retried 5 time(s): public.ecr.aws/nginx/nginx:no-such-tag: not found"}'
 if IMAGE_TAG=no-such-tag RELEASE=v3 "$bin/ecspresso" deploy --rollback-on-failure --deregister-failed; then
   echo "unexpected: the broken deploy succeeded" >&2
@@ -48,7 +58,7 @@ else
   echo "exit code $? (a failed deploy is a red step, even when it was rolled back)"
 fi
 
-step "Revisions: demo-web:2 serves again, the broken demo-web:3 was deregistered"
+step "Revisions: demo-web:3 serves again, the broken demo-web:4 was deregistered"
 "$bin/ecspresso" revisions
 
 step "Blue/green (service web-bg): deploy and stop at a PAUSE hook after the test traffic shift"

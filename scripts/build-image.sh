@@ -16,6 +16,7 @@
 #   BASE    local base image                  (default localhost/debian-py:bookworm-slim, made
 #                                              and cached on first use: ~1 min)
 #   MIRROR  Debian mirror for debootstrap     (default http://deb.debian.org/debian)
+#   VERSION the image's org.opencontainers.image.version label (default dev; a release: its tag)
 #   PYTHON  interpreter whose pip downloads the wheels (default python3)
 #   VENV_PYTHON  the project's venv, which runs the sandbox and smoke-image.py (default .venv/bin/python)
 #   SMOKE_ARGS   extra arguments for smoke-image.py, e.g. "--keep --json figures.json"
@@ -33,6 +34,7 @@ IMAGE=${IMAGE:-localhost/ecspresso-py:dev}
 BASE=${BASE:-localhost/debian-py:bookworm-slim}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 PYTHON=${PYTHON:-python3}
+VERSION=${VERSION:-dev}
 VENV_PYTHON=${VENV_PYTHON:-.venv/bin/python}
 SMOKE_ARGS=${SMOKE_ARGS:-}
 smoke=false
@@ -160,7 +162,7 @@ build_image() {
   log "buildah bud $IMAGE (BASE=$BASE, OFFLINE=1)"
   built=$SECONDS
   buildah bud --isolation chroot --quiet \
-    --build-arg "BASE=$BASE" --build-arg OFFLINE=1 \
+    --build-arg "BASE=$BASE" --build-arg OFFLINE=1 --build-arg "VERSION=$VERSION" \
     --build-arg "REVISION=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
     --ignorefile "$ignorefile" -f Dockerfile -t "$IMAGE" . >/dev/null
   rm -rf wheels
