@@ -59,7 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         import moto  # noqa: F401
     except ImportError:
-        print("ecspresso-sandbox needs moto: pip install 'ecspresso-py[sandbox]'", file=sys.stderr)
+        print(
+            "ecspresso-sandbox needs moto: install the sandbox extra, e.g. "
+            "pip install 'ecspresso-py[sandbox] @ git+https://github.com/org/ecspresso-py' (see README)",
+            file=sys.stderr,
+        )
         return 2
     sandbox = Sandbox(args.host, args.port, args.region, log_requests=args.verbose)
     try:
