@@ -379,7 +379,10 @@ def _attribute_changes(
     if not diff:
         log.info("service attributes will not change")
         return {}, ""
-    log.info("service attributes will change", diff=diff)
+    if dry_run:  # the plan prints the diff on stdout
+        log.info("service attributes would change")
+    else:
+        log.info("service attributes will change", diff=diff)
     attrs = update_service_input(local)
     attrs.pop("desiredCount", None)
     return attrs, diff
