@@ -14,14 +14,14 @@ Otherwise (tasks still being placed and pulled, a long bake) the interval grows 
 poll up to ``slow`` (twice ``--poll-interval``: 10 s by default). A ROLLING service deployment is
 read only when DescribeServices shows a change or an end, so a poll is one request.
 
-Measured with bench/detection.py against the sandbox at the defaults (2026-11-29): a completion
-is noticed 0.18 s after it happens (median over completion times 6-34 s; 3.4 s for one just past
-the 30 s fast window), a failure 0.18 s; a five-minute rollout averages 0.23 requests/s, the
-first 30 s about 1-1.5 requests/s. Account-wide
-(ECS allows about 20 DescribeServices a second per account and Region): one service deploying
-stays far below; 50 services started at the same moment ask about 50-90 a second during their
-first 30 s, are throttled, and back off (watch.py doubles the interval on each throttled answer
-and keeps reporting), then average about 50 x 0.23 = 12 a second over five minutes.
+Measured by ``make bench`` against the sandbox at the defaults (bench/results.md, 2026-11-29):
+a completion is noticed 0.91 s after it happens (median over completions at 6-55 s; 4.8 s for
+one past the 30 s fast window, where the sandbox shows no draining phase), a failure 0.57 s; a
+five-minute rollout averages 0.22 requests/s, the first 30 s about 1 a second. Account-wide (ECS
+allows about 20 DescribeServices a second per account and Region): one service deploying stays
+far below; 50 services started at the same moment ask about 50 a second during their first 30 s,
+are throttled, and back off (watch.py doubles the interval on each throttled answer and keeps
+reporting), then average about 11 a second over five minutes.
 """
 
 from __future__ import annotations
