@@ -51,3 +51,41 @@ def test_a_five_minute_quiet_rollout_stays_under_a_third_of_a_request_a_second()
         t += previous
         polls += 1
     assert polls / 300 <= 0.3
+
+
+# -- the loop: intervals run from poll start to poll start ----------------------------------------
+
+
+def test_a_slow_answer_does_not_stretch_the_interval(sandbox: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    """At the defaults a young rollout is polled every second: when an answer takes 0.4 s, the
+    pause after it is 0.6 s, not 1 s (the fixed-delay loop noticed completions late under load)."""
+    from ecs_fixtures import make_project, seed_service, set_image
+    from ecspresso import ecs
+    from ecspresso.app import Timing
+    from ecspresso.cli import run
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.url)
+    monkeypatch.delenv("ECSPRESSO_POLL_INTERVAL", raising=False)
+    config = make_project(tmp_path, service="web", desired=2)
+    seed_service(sandbox, config)
+    clock = {"t": 1000.0}
+    sleeps: list[float] = []
+    monkeypatch.setattr(Timing, "now", lambda self: clock["t"])
+
+    def sleep(self: Timing, seconds: float) -> None:
+        sleeps.append(round(seconds, 3))
+        clock["t"] += seconds
+
+    monkeypatch.setattr(Timing, "sleep", sleep)
+    real_describe = ecs.describe_service
+
+    def slow_describe(*args: Any, **kwargs: Any) -> Any:
+        clock["t"] += 0.4  # the answer takes 0.4 s
+        return real_describe(*args, **kwargs)
+
+    monkeypatch.setattr(ecs, "describe_service", slow_describe)
+    sandbox.scenario("web", "stable", polls=4)
+    set_image(config, "nginx:2")
+    code, _ = run(["--config", str(config), "deploy"])
+    assert code == 0
+    assert sleeps and all(s == 0.6 for s in sleeps), sleeps

@@ -243,6 +243,26 @@ def test_time_based_scenario(sandbox):
     assert describe(ecs)["deployments"][0]["rolloutState"] == "COMPLETED"
 
 
+def test_a_timed_rollout_drains_the_old_tasks_before_it_completes(sandbox, monkeypatch):
+    """As on ECS: all new tasks run, the old ones still drain, the rollout is not COMPLETED yet."""
+    from ecspresso.sandbox.simulator import DRAIN_FROM, SIMULATOR
+
+    now = {"t": 0.0}
+    monkeypatch.setattr(SIMULATOR, "clock", lambda: now["t"])
+    ecs = stable_service(sandbox)
+    sandbox.scenario("web", "stable", seconds=10)
+    ecs.update_service(cluster=CLUSTER, service="web", taskDefinition="app:2")
+    now["t"] = 10 * DRAIN_FROM / 2
+    new, old = describe(ecs)["deployments"]
+    assert (new["runningCount"], old["runningCount"], new["rolloutState"]) == (1, 2, "IN_PROGRESS")
+    now["t"] = 10 * DRAIN_FROM + 0.1
+    new, old = describe(ecs)["deployments"]
+    assert (new["runningCount"], old["runningCount"], new["rolloutState"]) == (2, 2, "IN_PROGRESS")
+    now["t"] = 10.0
+    (new,) = describe(ecs)["deployments"]
+    assert (new["runningCount"], new["rolloutState"]) == (2, "COMPLETED")
+
+
 def test_time_based_failure(sandbox):
     ecs = stable_service(sandbox)
     sandbox.scenario("web", "fail", seconds=0.3)

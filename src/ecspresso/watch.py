@@ -112,6 +112,7 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
     try:
         while True:
             changed = False
+            polled_at = timing.now()  # intervals run from poll start to poll start
             try:
                 answer = ecs.describe_service(app, include_tags=False)
             except AwsError as exc:
@@ -165,7 +166,9 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
                 break
             if req.timeout:
                 interval = max(0.0, min(interval, req.timeout - elapsed))
-            timing.sleep(interval)
+            # the poll's own time counts: a slow answer (a loaded machine, a far Region) does not
+            # stretch the interval, so "every second" stays every second
+            timing.sleep(max(0.0, interval - (timing.now() - polled_at)))
     except KeyboardInterrupt as exc:  # Interrupted (SIGINT/SIGTERM) included
         name = getattr(exc, "signal_name", "SIGINT")
         state = pending_description(service) if service else "unknown"

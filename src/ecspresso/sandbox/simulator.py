@@ -45,6 +45,12 @@ def rollouts(svc: Any) -> dict[str, Rollout]:
     return state
 
 
+#: a timed ("seconds") rollout runs all its new tasks by this share of its time and spends the rest
+#: draining the old ones, as ECS does (the old tasks stop only once the new ones are healthy, after
+#: the load balancer's deregistration delay); by polls, a rollout goes straight to COMPLETED
+DRAIN_FROM = 0.8
+
+
 class Simulator:
     """Process-wide (moto's backends are process-wide too); guarded by :attr:`lock`."""
 
@@ -240,6 +246,8 @@ class Simulator:
             self._scale_to(backend, svc, rollout, desired, run=0)
         elif kind == "stable":
             running = desired if progress >= 1 else math.floor(desired * progress)
+            if rollout.scenario.seconds is not None:  # timed: the last part drains the old tasks
+                running = desired if progress >= DRAIN_FROM else math.floor(desired * progress / DRAIN_FROM)
             self._scale_to(backend, svc, rollout, desired, run=running)
             if progress >= 1:
                 self._complete(svc, rollout)
