@@ -38,6 +38,23 @@ def test_fast_when_warm_after_a_change_or_about_to_change() -> None:
     assert interval(about_to_change=True) == 1.0
 
 
+def test_a_long_drain_is_polled_fast_for_its_first_half_minute_only() -> None:
+    assert interval(about_to_change=True, imminent_for=WARM - 1) == 1.0
+    assert interval(about_to_change=True, imminent_for=WARM + 1) == 6.0  # back to growing
+
+
+def test_a_five_minute_drain_costs_tens_of_requests_not_hundreds() -> None:
+    """A load balancer's default 300 s deregistration delay: the new tasks all run from the start,
+    the old ones drain for five minutes."""
+    t, previous, polls = WARM, 1.0, 10  # past the warm window
+    while t < WARM + 300:
+        previous = next_interval(elapsed=t, quiet_polls=polls, previous=previous, about_to_change=True,
+                                 fast=1.0, slow=10.0, imminent_for=t - WARM)  # fmt: skip
+        t += previous
+        polls += 1
+    assert polls - 10 <= 65  # 30 in its first half minute, then growing to one every 10 s (not 300)
+
+
 def test_slow_grows_by_half_up_to_the_cap() -> None:
     assert interval() == 6.0
     assert interval(previous=9.0) == 10.0

@@ -6,7 +6,7 @@ Fast (``fast``, 1 s by default) when something is about to change or just change
   show up there);
 * right after a change (a new event, counts, a stage);
 * the new deployment runs all its tasks but the rollout is not COMPLETED yet (old tasks
-  draining: completion is near);
+  draining: completion is near), for the first :data:`WARM` seconds of that drain;
 * tasks of the new deployment have failed while it is still IN_PROGRESS (the circuit breaker is
   about to decide).
 
@@ -54,8 +54,12 @@ def next_interval(
     about_to_change: bool,
     fast: float,
     slow: float,
+    imminent_for: float = 0.0,
 ) -> float:
-    """Seconds until the next poll. ``quiet_polls``: polls since the last change."""
-    if about_to_change or elapsed < WARM or quiet_polls < BURST:
+    """Seconds until the next poll. ``quiet_polls``: polls since the last change;
+    ``imminent_for``: how long the rollout has looked about to change. A change that stays near for
+    more than WARM seconds (a load balancer's 300 s deregistration delay while the old tasks drain)
+    is polled like a quiet rollout again, so a long drain costs tens of requests, not hundreds."""
+    if (about_to_change and imminent_for < WARM) or elapsed < WARM or quiet_polls < BURST:
         return fast
     return min(max(previous, fast) * 1.5, max(slow, fast))

@@ -108,6 +108,7 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
     )  # fmt: skip
     quiet = 0
     said = start  # when the last progress line was printed (for the heartbeat)
+    near_since: float | None = None  # since when the rollout has looked about to change
     decided: int | None = None  # len(messages) when the failure was decided
     try:
         while True:
@@ -154,10 +155,12 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
                 quiet = 0 if changed else quiet + 1
                 said = _heartbeat(log, service, start=start, said=timing.now() if changed else said,
                                   now=timing.now())  # fmt: skip
+                near = imminent(service, req.deployment_id)
+                near_since = (near_since if near_since is not None else timing.now()) if near else None
                 interval = next_interval(
-                    elapsed=timing.now() - start, quiet_polls=quiet, previous=interval,
-                    about_to_change=imminent(service, req.deployment_id),
+                    elapsed=timing.now() - start, quiet_polls=quiet, previous=interval, about_to_change=near,
                     fast=timing.poll_interval, slow=timing.max_poll_interval,
+                    imminent_for=timing.now() - near_since if near_since is not None else 0.0,
                 )  # fmt: skip
             elapsed = timing.now() - start
             if req.timeout and elapsed >= req.timeout:
