@@ -84,7 +84,10 @@ def test_the_demo_lock_holds_runtime_and_sandbox_at_the_versions_the_tests_run()
 
 def test_make_test_ends_with_pytest_s_count_line(tmp_path: Path) -> None:
     """CI reads the closing line of `make test`: pytest's "N passed in Xs", which -qq would drop."""
-    make = subprocess.run(["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True, check=True)
+    # run by `make test` itself (CI), a nested make would add "make[1]: Leaving directory" lines
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    make = subprocess.run(["make", "--no-print-directory", "-n", "test"], cwd=ROOT, capture_output=True,
+                          text=True, check=True, env=env)  # fmt: skip
     argv = make.stdout.strip().splitlines()[-1].split()
     assert argv[0] == "/".join((".venv", "bin", "pytest")), argv
     shutil.copy(ROOT / "pyproject.toml", tmp_path)  # its addopts
