@@ -32,10 +32,15 @@ def interval(**kw: Any) -> float:
     return next_interval(**args)
 
 
-def test_fast_when_warm_after_a_change_or_about_to_change() -> None:
-    assert interval(elapsed=3.0) == 1.0
+def test_fast_after_a_change_or_about_to_change() -> None:
     assert interval(quiet_polls=0) == 1.0
     assert interval(about_to_change=True) == 1.0
+    assert interval(elapsed=3.0, about_to_change=True) == 1.0
+
+
+def test_every_other_second_while_young_and_quiet() -> None:
+    assert interval(elapsed=3.0) == 2.0
+    assert interval(elapsed=3.0, fast=0.0) == 0.0  # tests' zero interval stays zero
 
 
 def test_a_long_drain_is_polled_fast_for_its_first_half_minute_only() -> None:

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ecspresso import __version__
+
 ROOT = Path(__file__).resolve().parent.parent
 PIN = ROOT / "scripts" / "pin-action-image.sh"
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -185,3 +187,27 @@ def test_release_rehearsal_against_a_registry_on_127_0_0_1() -> None:
     assert "release rehearsal:" in res.stderr and "0 check(s) failed" in res.stderr
     assert res.stderr.count("    ok: ") >= 12
     assert "FAILED" not in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("tag", "ok"),
+    [
+        (f"v{__version__}", True),
+        ("v99.0.0", False),
+        (f"{__version__}", False),
+        (f"v{__version__}-rc1", False),
+    ],
+)
+def test_a_release_tag_must_name_the_packages_version(tag: str, ok: bool) -> None:
+    """The image labelled vX.Y.Z must print vX.Y.Z; release.yml refuses a tag the package does not report."""
+    res = subprocess.run(["bash", str(ROOT / "scripts" / "check-release-tag.sh"), tag], capture_output=True,
+                         text=True, check=False)  # fmt: skip
+    assert (res.returncode == 0) is ok, res.stdout + res.stderr
+    if not ok:
+        assert res.stdout.startswith("::error::tag ") and tag in res.stdout
+
+
+def test_release_yml_checks_the_tag_first() -> None:
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "release.yml").read_text())
+    first = workflow["jobs"]["image"]["steps"][1]
+    assert 'bash scripts/check-release-tag.sh "$GITHUB_REF_NAME"' in first["run"]

@@ -2,13 +2,16 @@
 
 Fast (``fast``, 1 s by default) when something is about to change or just changed:
 
-* the first :data:`WARM` seconds after the update (quick rollouts, and tasks that cannot start,
-  show up there);
 * right after a change (a new event, counts, a stage);
 * the new deployment runs all its tasks but the rollout is not COMPLETED yet (old tasks
   draining: completion is near), for the first :data:`WARM` seconds of that drain;
 * tasks of the new deployment have failed while it is still IN_PROGRESS (the circuit breaker is
   about to decide).
+
+In the first :data:`WARM` seconds after the update, with nothing about to change, every other
+second (twice ``fast``): a quick rollout shows its tasks running before it completes, and tasks that
+cannot start fail there, both of which switch to ``fast``; blind one-second polls would add
+nothing but requests (50 services deploying at once: 50 a second).
 
 Otherwise (tasks still being placed and pulled, a long bake) the interval grows by half each quiet
 poll up to ``slow`` (twice ``--poll-interval``: 10 s by default). A ROLLING service deployment is
@@ -60,6 +63,8 @@ def next_interval(
     ``imminent_for``: how long the rollout has looked about to change. A change that stays near for
     more than WARM seconds (a load balancer's 300 s deregistration delay while the old tasks drain)
     is polled like a quiet rollout again, so a long drain costs tens of requests, not hundreds."""
-    if (about_to_change and imminent_for < WARM) or elapsed < WARM or quiet_polls < BURST:
+    if (about_to_change and imminent_for < WARM) or quiet_polls < BURST:
         return fast
+    if elapsed < WARM:
+        return min(2 * fast, max(slow, fast))
     return min(max(previous, fast) * 1.5, max(slow, fast))
