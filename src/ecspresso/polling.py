@@ -18,13 +18,13 @@ poll up to ``slow`` (twice ``--poll-interval``: 10 s by default). A ROLLING serv
 read only when DescribeServices shows a change or an end, so a poll is one request.
 
 Measured by ``make bench`` against the sandbox at the defaults (bench/results.md, 2026-11-29):
-a completion is noticed 0.91 s after it happens (median over completions at 6-55 s; 4.8 s for
-one past the 30 s fast window, where the sandbox shows no draining phase), a failure 0.57 s; a
-five-minute rollout averages 0.22 requests/s, the first 30 s about 1 a second. Account-wide (ECS
+a completion is noticed 0.82 s after it happens (median over completions at 6-55 s), a failure
+0.60 s, at parity with fabfuel's constant one-second polls (runs differ by more than the tools); a
+five-minute rollout averages 0.27 requests/s, the first 30 s 0.5 a second. Account-wide (ECS
 allows about 20 DescribeServices a second per account and Region): one service deploying stays
-far below; 50 services started at the same moment ask about 50 a second during their first 30 s,
+far below; 50 services started at the same moment ask about 27 a second during their first 30 s,
 are throttled, and back off (watch.py doubles the interval on each throttled answer and keeps
-reporting), then average about 11 a second over five minutes.
+reporting), then average about 13 a second over five minutes.
 """
 
 from __future__ import annotations
