@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecspresso.polling import WARM, imminent, next_interval
+from ecspresso.polling import WARM, backoff, imminent, next_interval
 
 
 def svc(
@@ -58,6 +58,12 @@ def test_a_five_minute_drain_costs_tens_of_requests_not_hundreds() -> None:
         t += previous
         polls += 1
     assert polls - 10 <= 65  # 30 in its first half minute, then growing to one every 10 s (not 300)
+
+
+def test_a_throttled_answer_doubles_the_interval_up_to_four_times_slow() -> None:
+    assert backoff(1.0, fast=1.0, slow=10.0) == 2.0
+    assert backoff(0.0, fast=1.0, slow=10.0) == 2.0  # from at least the fast interval
+    assert backoff(30.0, fast=1.0, slow=10.0) == 40.0
 
 
 def test_slow_grows_by_half_up_to_the_cap() -> None:

@@ -68,3 +68,9 @@ def next_interval(
     if elapsed < WARM:
         return min(2 * fast, max(slow, fast))
     return min(max(previous, fast) * 1.5, max(slow, fast))
+
+
+def backoff(previous: float, *, fast: float, slow: float) -> float:
+    """The interval after a throttled or 5xx answer (once botocore's retries gave up): double the
+    last one, at least ``fast``, at most four times ``slow`` (40 s at the defaults)."""
+    return min(max(previous, fast) * 2, slow * 4)

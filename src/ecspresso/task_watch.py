@@ -19,7 +19,7 @@ from ecspresso import ecs
 from ecspresso.awslogs import LogFollower, LogLine, LogTarget, NoLogs
 from ecspresso.errors import AwsError
 from ecspresso.oneoff import describe_status, task_id
-from ecspresso.polling import next_interval
+from ecspresso.polling import backoff, next_interval
 
 if TYPE_CHECKING:
     from ecspresso.app import App
@@ -113,7 +113,7 @@ def follow(app: App, watch: TaskWatch, emit: Callable[[list[LogLine]], None]) ->
                 if not exc.transient:
                     raise
                 log.warning(f"{exc}; still waiting (backing off)")
-                interval = min(max(interval, timing.poll_interval) * 2, timing.max_poll_interval * 4)
+                interval = backoff(interval, fast=timing.poll_interval, slow=timing.max_poll_interval)
             else:
                 out.polls += 1
                 if not tasks:

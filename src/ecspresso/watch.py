@@ -17,7 +17,7 @@ from ecspresso import ecs
 from ecspresso.config import format_duration
 from ecspresso.deployments import WaitUntil, judge
 from ecspresso.errors import AwsError
-from ecspresso.polling import imminent, next_interval
+from ecspresso.polling import backoff, imminent, next_interval
 from ecspresso.report import Explanation, StoppedTask
 from ecspresso.rollout import (
     State,
@@ -120,7 +120,7 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
                 if not exc.transient:
                     raise
                 log.warning(f"{exc}; still waiting (backing off)")
-                interval = min(max(interval, timing.poll_interval) * 2, timing.max_poll_interval * 4)
+                interval = backoff(interval, fast=timing.poll_interval, slow=timing.max_poll_interval)
             else:
                 polls += 1
                 if answer is None and missing + 1 < MISSING_CONFIRMATIONS:
