@@ -157,6 +157,13 @@ def test_bad_inputs_fail_before_any_aws_call(
     assert step.outputs["result"] == "failed"
 
 
+def test_args_help_prints_the_command_help_once(sandbox: Any, workspace: Path, tmp_path: Path) -> None:
+    step = run_step(workspace, sandbox, tmp_path, command="deploy", args="--help")
+    assert step.code == 0, step.raw
+    assert step.raw.count("usage: ecspresso deploy") == 1
+    assert "result" in step.outputs and sandbox.operations == []
+
+
 def test_bad_args_flag_is_a_usage_error(sandbox: Any, workspace: Path, tmp_path: Path) -> None:
     step = run_step(workspace, sandbox, tmp_path, args="--no-such-flag")
     assert step.code == 2

@@ -125,10 +125,16 @@ _INPUT_OF_FLAG = {"--config": "config", "--ext-str": "ext-str", "--ext-code": "e
 def _check_as_inputs(argv: list[str], *, extra_args: bool) -> None:
     """Parse ``argv`` as the CLI will; a parse error names the workflow input, not the CLI flag
     (``input 'wait-until': …`` rather than ``argument --wait-until: …``)."""
+    import contextlib
+    import io
+
     from ecspresso.cli import parse_args
 
     try:
-        parse_args(argv)
+        with contextlib.redirect_stdout(io.StringIO()):  # `args: --help` is printed once, by the run
+            parse_args(argv)
+    except SystemExit:  # --help, --version: not an error; the run prints them
+        return
     except UsageError as exc:
         text = str(exc).split(" (see '", 1)[0]
         m = re.match(r"(?:argument )?(--[a-z-]+)(?:/--?[a-z-]+)*:? ?(.*)", text)
