@@ -782,6 +782,13 @@ def test_the_blue_green_example_seeds_and_walks_its_stages(sandbox, monkeypatch)
     svc = ecs.describe_services(cluster="demo", services=["web-bg"])["services"][0]
     assert svc["deploymentConfiguration"]["strategy"] == "BLUE_GREEN"
     assert svc["deployments"][0]["rolloutState"] == "COMPLETED"
+    # its blue and green target groups exist under the definition's ARNs (a failure reads their health)
+    lb = svc["loadBalancers"][0]
+    for arn in (lb["targetGroupArn"], lb["advancedConfiguration"]["alternateTargetGroupArn"]):
+        assert (
+            sandbox.client("elbv2").describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+            == []
+        )
     sandbox.scenario("web-bg", cluster="demo", pause_at="POST_TEST_TRAFFIC_SHIFT")
     arn = ecs.update_service(cluster="demo", service="web-bg", forceNewDeployment=True)["service"][
         "currentServiceDeployment"

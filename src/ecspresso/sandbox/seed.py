@@ -156,6 +156,7 @@ def create(sandbox: Any, spec: Seed) -> None:
     network = sv.pop("networkConfiguration", None)
     sv.update(cluster=spec.cluster, serviceName=spec.service, taskDefinition=td_arn)
     sv.setdefault("desiredCount", 1)
+    _create_target_groups(region, sv)
     ecs.create_service(**sv)
     if network:
         _set_network(region, spec.cluster, spec.service, network)
@@ -223,6 +224,28 @@ def _create_codedeploy(sandbox: Any, region: str, spec: Seed, svc: dict[str, Any
 def _known(model: Any, operation: str, params: dict[str, Any]) -> dict[str, Any]:
     members = model.operation_model(operation).input_shape.members
     return {k: v for k, v in params.items() if k in members and v is not None}
+
+
+def _create_target_groups(region: str, sv: dict[str, Any]) -> None:
+    """The target groups the service definition names (blue and green), under those very ARNs, so
+    that reading their health answers as it does on AWS (moto would give them ARNs of its own)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ec2.models import ec2_backends
+    from moto.elbv2.models import elbv2_backends
+
+    elbv2 = elbv2_backends[DEFAULT_ACCOUNT_ID][region]
+    vpc = next(iter(ec2_backends[DEFAULT_ACCOUNT_ID][region].vpcs.values()))
+    for lb in sv.get("loadBalancers") or []:
+        advanced = lb.get("advancedConfiguration") or {}
+        for arn in (lb.get("targetGroupArn"), advanced.get("alternateTargetGroupArn")):
+            if not arn or arn in elbv2.target_groups or ":targetgroup/" not in arn:
+                continue
+            name = arn.split(":targetgroup/", 1)[1].split("/", 1)[0]
+            group = elbv2.create_target_group(name, protocol="HTTP", port=int(lb.get("containerPort") or 80),
+                                              vpc_id=vpc.id, target_type="ip")  # fmt: skip
+            elbv2.target_groups.pop(group.arn)
+            group.arn = arn
+            elbv2.target_groups[arn] = group
 
 
 def _set_network(region: str, cluster: str, service: str, network: dict[str, Any]) -> None:
