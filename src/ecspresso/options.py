@@ -60,7 +60,6 @@ class Command:
     help: str
     options: type
     run: Callable[..., Any]
-    needs_config: bool = True
     aliases: tuple[str, ...] = ()
     #: command lines shown under "examples:" in the command's --help (without the leading ``ecspresso``)
     examples: tuple[str, ...] = ()

@@ -280,7 +280,6 @@ COMMANDS = [
         "write the config and definitions of an existing service",
         InitOption,
         init,
-        needs_config=False,
         examples=(
             "init --region ap-northeast-1 --cluster default --service web",
             "init --service web --jsonnet --sort",
