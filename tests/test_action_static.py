@@ -409,3 +409,9 @@ def test_the_command_input_lists_exactly_the_commands_the_code_accepts() -> None
     text = " ".join(action()["inputs"]["command"]["description"].split())
     listed = set(re.findall(r"(?:^|[:,] |, or |or )([a-z]+)(?= \(|,| or|\.$)", text))
     assert listed == {*TABLE, "version"}, listed ^ {*TABLE, "version"}
+
+
+def test_the_readme_documents_every_output() -> None:
+    readme = (ROOT / "README.md").read_text()
+    rows = set(re.findall(r"^\| `([a-z-]+)` \|", readme, re.M))
+    assert set(action()["outputs"]) <= rows, set(action()["outputs"]) - rows
