@@ -175,6 +175,9 @@ def test_a_crashing_replacement_task_set_explains_itself_with_its_container_line
         },
     }
     td_path.write_text(json.dumps(td))
+    # a target group gone from ELBv2 (the seed creates the definition's): one note, not a second failure
+    svc = sandbox.client("ecs").describe_services(cluster="default", services=["web"])["services"][0]
+    sandbox.client("elbv2").delete_target_group(TargetGroupArn=svc["loadBalancers"][0]["targetGroupArn"])
     set_image(project, "nginx:2")
     sandbox.codedeploy_scenario(
         "web", "fail", exit_code=3, failed_tasks=2, log_lines=["boot", "config missing: DB_URL"]
@@ -186,5 +189,4 @@ def test_a_crashing_replacement_task_set_explains_itself_with_its_container_line
     assert (group.count, group.container, group.log_lines) == (2, "app", ["boot", "config missing: DB_URL"])
     assert err.count("| config missing: DB_URL") == 1
     assert "2 tasks: container app: exit code 3" in err
-    # the target group is made up (not in ELBv2): one note, not a second failure
     assert "could not read the health of target group web-blue: TargetGroupNotFound" in err
