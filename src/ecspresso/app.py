@@ -34,6 +34,11 @@ class Timing:
         if seconds > 0:
             time.sleep(seconds)
 
+    def sleep_after(self, started: float, interval: float) -> None:
+        """Sleep until ``interval`` seconds after ``started`` (a poll's start, from :meth:`now`): a
+        slow answer does not stretch the interval between polls."""
+        self.sleep(max(0.0, interval - (self.now() - started)))
+
     @staticmethod
     def now() -> float:
         return time.monotonic()

@@ -107,6 +107,7 @@ def follow(app: App, watch: TaskWatch, emit: Callable[[list[LogLine]], None]) ->
     try:
         while True:
             changed = False
+            polled_at = timing.now()  # intervals run from poll start to poll start
             try:
                 tasks = ecs.describe_tasks(app, [watch.task_arn])
             except AwsError as exc:
@@ -144,7 +145,7 @@ def follow(app: App, watch: TaskWatch, emit: Callable[[list[LogLine]], None]) ->
                 break
             if watch.timeout:
                 interval = max(0.0, min(interval, watch.timeout - elapsed))
-            timing.sleep(interval)
+            timing.sleep_after(polled_at, interval)
     except KeyboardInterrupt as exc:  # Interrupted (SIGINT/SIGTERM) included
         out.interrupted = getattr(exc, "signal_name", "SIGINT")
     out.lines = logs.count

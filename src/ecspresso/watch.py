@@ -169,9 +169,7 @@ def watch_rollout(app: App, req: WaitRequest) -> WaitOutcome:
                 break
             if req.timeout:
                 interval = max(0.0, min(interval, req.timeout - elapsed))
-            # the poll's own time counts: a slow answer (a loaded machine, a far Region) does not
-            # stretch the interval, so "every second" stays every second
-            timing.sleep(max(0.0, interval - (timing.now() - polled_at)))
+            timing.sleep_after(polled_at, interval)  # "every second" stays every second
     except KeyboardInterrupt as exc:  # Interrupted (SIGINT/SIGTERM) included
         name = getattr(exc, "signal_name", "SIGINT")
         state = pending_description(service) if service else "unknown"
