@@ -165,16 +165,26 @@ def group(title: str) -> Iterator[None]:
         finally:
             _group_depth -= 1
         return
-    sys.stderr.flush()
-    _issue(command("group", title))
-    _group_depth = 1
+    _open_group(title)
     try:
         yield
     finally:
-        _group_depth = 0
-        sys.stdout.flush()
-        sys.stderr.flush()
-        _issue(command("endgroup"))
+        _close_group()
+
+
+def _open_group(title: str) -> None:
+    global _group_depth
+    sys.stderr.flush()
+    _issue(command("group", title))
+    _group_depth = 1
+
+
+def _close_group() -> None:
+    global _group_depth
+    _group_depth = 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _issue(command("endgroup"))
 
 
 #: the title of the lazy group waiting for its first line (see :func:`lazy_group`)
@@ -185,7 +195,7 @@ _pending_group: str | None = None
 def lazy_group(title: str) -> Iterator[None]:
     """A log group opened only when a line is printed inside it (:func:`open_pending_group` is
     called before each log line and result): a phase that prints nothing leaves no empty group."""
-    global _pending_group, _group_depth
+    global _pending_group
     if _group_depth or _pending_group is not None:  # nested: as :func:`group` does
         with group(title):
             yield
@@ -197,21 +207,16 @@ def lazy_group(title: str) -> Iterator[None]:
         opened = _pending_group is None
         _pending_group = None
         if opened:
-            _group_depth = 0
-            sys.stdout.flush()
-            sys.stderr.flush()
-            _issue(command("endgroup"))
+            _close_group()
 
 
 def open_pending_group() -> None:
     """Open the lazy group waiting for its first line, if any."""
-    global _pending_group, _group_depth
+    global _pending_group
     if _pending_group is None:
         return
     title, _pending_group = _pending_group, None
-    sys.stderr.flush()
-    _issue(command("group", title))
-    _group_depth = 1
+    _open_group(title)
 
 
 def add_mask(value: str) -> None:
