@@ -147,6 +147,18 @@ def test_deploy_log_and_summary_show_neither_value(sandbox: Any, rotated: Path, 
 
 
 @pytest.mark.usefixtures("fresh_masks")
+def test_deploy_dry_run_plan_shows_neither_value(rotated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The plan a pull request's job prints: the diff with the secrets masked, and no write."""
+    code, result = run(["--config", str(rotated), "deploy", "--dry-run"])
+
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert result is not None and result.changed is True
+    assert leaked(out + err) == [] and leaked(result.diff) == []
+    assert "postgres://app:***@db:5432/app" in out and "=> changes would be made" in out
+
+
+@pytest.mark.usefixtures("fresh_masks")
 def test_debug_traceback_is_redacted(rotated: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An error message carrying a secret (here a Jsonnet error quoting it): the one-line error
     and the --debug traceback, with its chained causes, are both redacted."""
