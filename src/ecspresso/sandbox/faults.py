@@ -261,6 +261,7 @@ class FaultInjector:
         if self.paused or environ.get("PATH_INFO", "").startswith("/moto-api"):
             return self.app(environ, start_response)
         req = identify(environ)
+        _receive_body(environ)  # recorded only once the whole request has arrived
         if req.operation:
             self.operations.append(req.operation)
         fault = self._take(req)
@@ -284,6 +285,15 @@ class FaultInjector:
         headers, body = error_response(req, code, fault.status, message)
         start_response(f"{fault.status} {_STATUS_TEXT.get(fault.status, 'Error')}", headers)
         return [body]
+
+
+def _receive_body(environ: dict[str, Any]) -> None:
+    """Read the request's body now (``wsgi.input`` re-wrapped): a request counts as received, and
+    a delay fault delays its handling, only once the client has sent all of it. A client
+    interrupted while sending (tests send signals) otherwise left moto a truncated body."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if length > 0 and not isinstance(environ.get("wsgi.input"), io.BytesIO):
+        environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length))
 
 
 def _drain(app: WSGIApp, environ: dict[str, Any]) -> None:
